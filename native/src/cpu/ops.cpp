@@ -1,0 +1,146 @@
+#include "cpu/ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define HKV_AVX2 1
+#endif
+
+namespace hkv::cpu {
+
+#ifdef HKV_AVX2
+static inline float hsum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_hadd_ps(lo, lo);
+  lo = _mm_hadd_ps(lo, lo);
+  return _mm_cvtss_f32(lo);
+}
+#endif
+
+float dot(const float *a, const float *b, int n) {
+  int i = 0;
+  float s = 0.f;
+#ifdef HKV_AVX2
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  s = hsum(_mm256_add_ps(acc0, acc1));
+#endif
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+void axpy(float a, const float *x, float *y, int n) {
+  int i = 0;
+#ifdef HKV_AVX2
+  __m256 va = _mm256_set1_ps(a);
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+#endif
+  for (; i < n; i++) y[i] += a * x[i];
+}
+
+// Four weight rows against two inputs: eight running sums kept in registers, so every weight
+// and input load feeds several FMAs.
+static void kernel_4x2(const float *w, int k, const float *x0, const float *x1, float out[8]) {
+  const float *w0 = w, *w1 = w + k, *w2 = w + 2 * (int64_t)k, *w3 = w + 3 * (int64_t)k;
+  int i = 0;
+#ifdef HKV_AVX2
+  __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps();
+  __m256 a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps(), a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps();
+  for (; i + 8 <= k; i += 8) {
+    __m256 v0 = _mm256_loadu_ps(x0 + i), v1 = _mm256_loadu_ps(x1 + i);
+    __m256 r0 = _mm256_loadu_ps(w0 + i), r1 = _mm256_loadu_ps(w1 + i);
+    __m256 r2 = _mm256_loadu_ps(w2 + i), r3 = _mm256_loadu_ps(w3 + i);
+    a00 = _mm256_fmadd_ps(r0, v0, a00); a01 = _mm256_fmadd_ps(r0, v1, a01);
+    a10 = _mm256_fmadd_ps(r1, v0, a10); a11 = _mm256_fmadd_ps(r1, v1, a11);
+    a20 = _mm256_fmadd_ps(r2, v0, a20); a21 = _mm256_fmadd_ps(r2, v1, a21);
+    a30 = _mm256_fmadd_ps(r3, v0, a30); a31 = _mm256_fmadd_ps(r3, v1, a31);
+  }
+  out[0] = hsum(a00); out[1] = hsum(a01); out[2] = hsum(a10); out[3] = hsum(a11);
+  out[4] = hsum(a20); out[5] = hsum(a21); out[6] = hsum(a30); out[7] = hsum(a31);
+#else
+  for (int j = 0; j < 8; j++) out[j] = 0.f;
+#endif
+  for (; i < k; i++) {
+    out[0] += w0[i] * x0[i]; out[1] += w0[i] * x1[i];
+    out[2] += w1[i] * x0[i]; out[3] += w1[i] * x1[i];
+    out[4] += w2[i] * x0[i]; out[5] += w2[i] * x1[i];
+    out[6] += w3[i] * x0[i]; out[7] += w3[i] * x1[i];
+  }
+}
+
+void matmul(ThreadPool &pool, float *out, const float *x, const float *w, const float *bias, int m, int n, int k) {
+  // Columns in blocks of 4 rows of w; each thread owns a contiguous range of blocks and walks
+  // all m inputs for a block while its 4 rows sit in L1.
+  const int64_t n_blocks = (n + 3) / 4;
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max(1, k));
+  pool.parallel_for(n_blocks, grain, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; b++) {
+      const int j0 = static_cast<int>(b * 4);
+      if (j0 + 4 <= n) {
+        const float *wr = w + (int64_t)j0 * k;
+        int t = 0;
+        float acc[8];
+        for (; t + 2 <= m; t += 2) {
+          kernel_4x2(wr, k, x + (int64_t)t * k, x + (int64_t)(t + 1) * k, acc);
+          for (int r = 0; r < 4; r++) {
+            float bb = bias ? bias[j0 + r] : 0.f;
+            out[(int64_t)t * n + j0 + r] = acc[2 * r] + bb;
+            out[(int64_t)(t + 1) * n + j0 + r] = acc[2 * r + 1] + bb;
+          }
+        }
+        for (; t < m; t++) {
+          const float *xt = x + (int64_t)t * k;
+          for (int r = 0; r < 4; r++)
+            out[(int64_t)t * n + j0 + r] = dot(wr + (int64_t)r * k, xt, k) + (bias ? bias[j0 + r] : 0.f);
+        }
+      } else {
+        for (int j = j0; j < n; j++)
+          for (int t = 0; t < m; t++)
+            out[(int64_t)t * n + j] = dot(w + (int64_t)j * k, x + (int64_t)t * k, k) + (bias ? bias[j] : 0.f);
+      }
+    }
+  });
+}
+
+void rmsnorm(ThreadPool &pool, float *out, const float *x, const float *weight, int m, int d, float eps) {
+  pool.parallel_for(m, 16, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; t++) {
+      const float *xt = x + t * d;
+      float *ot = out + t * d;
+      double ss = 0.0;
+      for (int i = 0; i < d; i++) ss += (double)xt[i] * xt[i];
+      const float scale = 1.0f / std::sqrt(static_cast<float>(ss / d) + eps);
+      for (int i = 0; i < d; i++) ot[i] = weight[i] * (xt[i] * scale);
+    }
+  });
+}
+
+void silu_mul(ThreadPool &pool, float *gate, const float *up, int64_t count) {
+  pool.parallel_for(count, 4096, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+      const float g = gate[i];
+      gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+    }
+  });
+}
+
+void softmax(float *x, int n) {
+  float mx = -INFINITY;
+  for (int i = 0; i < n; i++) mx = std::max(mx, x[i]);
+  double sum = 0.0;
+  for (int i = 0; i < n; i++) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int i = 0; i < n; i++) x[i] *= inv;
+}
+
+}  // namespace hkv::cpu
