@@ -1,0 +1,19 @@
+{
+  "targets": [
+    {
+      "target_name": "headkv",
+      "sources": ["<!@(node list-sources.js)"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "include",
+        "src"
+      ],
+      "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
+      "cflags": ["-O3", "-march=native", "-pthread"],
+      "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-pthread", "-fexceptions"],
+      "ldflags": ["-pthread"]
+    }
+  ]
+}
