@@ -1,0 +1,19 @@
+/**
+ * Deterministic child job ids let the batch finalizer map every child's value or failure back to
+ * its input line without a lookup table, and make re-submission of a flow idempotent.
+ */
+export function batchLineJobId(batchId: string, line: number): string {
+  return `${batchId}-line-${line}`;
+}
+
+export function batchParentJobId(batchId: string): string {
+  return `${batchId}-finalize`;
+}
+
+/** Parses the line number back out of a child job id; returns undefined for foreign ids. */
+export function lineOfBatchJobId(batchId: string, jobId: string): number | undefined {
+  const prefix = `${batchId}-line-`;
+  if (!jobId.startsWith(prefix)) return undefined;
+  const line = Number(jobId.slice(prefix.length));
+  return Number.isInteger(line) ? line : undefined;
+}

@@ -1,0 +1,28 @@
+/** Where uploaded batch inputs and generated output/error files live. */
+export interface FileStorage {
+  /** Human-readable description for start-up logs, e.g. "local directory var/files". */
+  readonly description: string;
+  put(key: string, data: Buffer): Promise<void>;
+  /** Throws StorageNotFoundError when the key does not exist. */
+  get(key: string): Promise<Buffer>;
+  /** Deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+}
+
+export class StorageNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`storage object "${key}" does not exist`);
+    this.name = 'StorageNotFoundError';
+  }
+}
+
+const KEY_PATTERN = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/;
+
+/** Keys are relative paths of safe segments; anything else (.., absolute paths) is a programming error. */
+export function assertValidKey(key: string): void {
+  if (!KEY_PATTERN.test(key) || key.split('/').some((segment) => segment === '..' || segment === '.')) {
+    throw new Error(
+      `invalid storage key "${key}": use slash-separated segments of letters, digits, '_', '-', '.'`,
+    );
+  }
+}
