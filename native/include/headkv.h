@@ -200,6 +200,20 @@ hkv_status hkv_seq_get_logits(const hkv_context *ctx, int32_t id, float *out, in
 hkv_status hkv_seq_get_selection(const hkv_context *ctx, int32_t id, int32_t *cache_heads,
                                  int32_t *counts, int32_t *positions, int64_t n_positions);
 
+/* ---------------------------------------------------------------- profiling */
+
+typedef enum hkv_probe_rule {
+  HKV_PROBE_RETRIEVAL = 0,           /* HeadKV-R: argmax inside the needle and a copied token */
+  HKV_PROBE_RETRIEVAL_REASONING = 1  /* HeadKV-R2: top-N attention mass inside the answer span */
+} hkv_probe_rule;
+
+/* Scores every decode step's attention of a PENDING sequence against the needle span
+ * [span_begin, span_end) of its prompt (HEADKV.md section 2). Use full-cache sequences. */
+hkv_status hkv_seq_attach_probe(hkv_context *ctx, int32_t id, hkv_probe_rule rule, int32_t span_begin,
+                                int32_t span_end);
+/* The probe's per-head totals over the steps so far: n_layers * n_heads values, layer-major. */
+hkv_status hkv_seq_get_probe_scores(const hkv_context *ctx, int32_t id, double *out, int32_t n);
+
 #ifdef __cplusplus
 }
 #endif

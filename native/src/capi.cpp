@@ -1,10 +1,12 @@
 // capi.cpp: the C ABI of headkv.h over the C++ engine. Every entry point catches everything:
 // errors become a status and a thread-local message, never an exception across the ABI.
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <new>
 #include <string>
 
+#include "compress/probe_scoring.h"
 #include "context.h"
 #include "error.h"
 #include "headkv.h"
@@ -252,6 +254,38 @@ hkv_status hkv_seq_get_selection(const hkv_context *ctx, int32_t id, int32_t *ca
     for (const auto &head : seq.heads)
       for (int32_t p : head.positions)
         if (p < n_prompt) positions[i++] = p;
+  });
+}
+
+hkv_status hkv_seq_attach_probe(hkv_context *ctx, int32_t id, hkv_probe_rule rule, int32_t span_begin,
+                                int32_t span_end) {
+  return guarded([&] {
+    require(ctx, "hkv_seq_attach_probe: ctx must not be NULL");
+    const hkv::Config &c = ctx->model->loaded->config;
+    const hkv::Sequence &seq = ctx->ctx->get(id);
+    std::unique_ptr<hkv::AttentionProbe> probe;
+    if (rule == HKV_PROBE_RETRIEVAL)
+      probe = std::make_unique<hkv::RetrievalProbe>(span_begin, span_end, seq.prompt, c.n_layers, c.n_heads);
+    else if (rule == HKV_PROBE_RETRIEVAL_REASONING)
+      probe = std::make_unique<hkv::RetrievalReasoningProbe>(span_begin, span_end, (int32_t)seq.prompt.size(), c.n_layers,
+                                                             c.n_heads);
+    else
+      throw hkv::Error(HKV_ERR_INVALID_ARGUMENT, "probe.rule: unknown rule " + std::to_string((int)rule));
+    ctx->ctx->attach_probe(id, std::move(probe));
+  });
+}
+
+hkv_status hkv_seq_get_probe_scores(const hkv_context *ctx, int32_t id, double *out, int32_t n) {
+  return guarded([&] {
+    require(ctx && out, "hkv_seq_get_probe_scores: ctx and out must not be NULL");
+    const hkv::Sequence &seq = ctx->ctx->get(id);
+    const auto *probe = dynamic_cast<const hkv::HeadScoreProbe *>(seq.probe.get());
+    if (!probe) throw hkv::Error(HKV_ERR_STATE, "sequence " + std::to_string(id) + " has no probe attached");
+    const auto &scores = probe->scores();
+    if (n < (int32_t)scores.size())
+      throw hkv::Error(HKV_ERR_INVALID_ARGUMENT, "hkv_seq_get_probe_scores: buffer of " + std::to_string(n) + " values, " +
+                                                     std::to_string(scores.size()) + " needed");
+    std::copy(scores.begin(), scores.end(), out);
   });
 }
 
