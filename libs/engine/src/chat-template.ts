@@ -30,7 +30,10 @@ export class ChatTemplate {
     try {
       this.template = new Template(text);
     } catch (error) {
-      throw new EngineError('HKV_TOKENIZER', `${source}: chat template does not parse: ${(error as Error).message}`);
+      throw new EngineError(
+        'HKV_TOKENIZER',
+        `${source}: chat template does not parse: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -44,7 +47,10 @@ export class ChatTemplate {
         add_generation_prompt: options.addGenerationPrompt ?? true,
       });
     } catch (error) {
-      throw new EngineError('HKV_REQUEST', `${this.source}: chat template failed: ${(error as Error).message}`);
+      throw new EngineError(
+        'HKV_REQUEST',
+        `${this.source}: chat template failed: ${(error as Error).message}`,
+      );
     }
   }
 }

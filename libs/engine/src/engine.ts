@@ -51,18 +51,26 @@ export class Engine {
       throw new EngineError('HKV_ERR_IO', `${modelDir}: model folder does not exist`);
     }
     const addon = loadNativeAddon();
-    const tokenizer = fs.existsSync(path.join(modelDir, 'tokenizer.json')) ? Tokenizer.fromDir(modelDir) : undefined;
+    const tokenizer = fs.existsSync(path.join(modelDir, 'tokenizer.json'))
+      ? Tokenizer.fromDir(modelDir)
+      : undefined;
     let model: NativeModel;
     try {
       model = await addon.loadModel(modelDir, { threads: options.threads ?? 0 });
     } catch (error) {
       throw EngineError.from(error);
     }
-    const { threads: _threads, ...contextOptions } = options;
-    const maxSequences = contextOptions.maxSequences ?? DEFAULT_MAX_SEQUENCES;
+    const maxSequences = options.maxSequences ?? DEFAULT_MAX_SEQUENCES;
+    const contextOptions: NativeContextOptions = {
+      maxSequences,
+      pageTokens: options.pageTokens,
+      kvCacheBytes: options.kvCacheBytes,
+      prefillChunk: options.prefillChunk,
+      maxContext: options.maxContext,
+    };
     let context: NativeContext;
     try {
-      context = model.createContext({ ...contextOptions, maxSequences });
+      context = model.createContext(contextOptions);
     } catch (error) {
       model.dispose();
       throw EngineError.from(error);
@@ -97,7 +105,9 @@ export class Engine {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.scheduler.shutdown(new EngineError('HKV_DISPOSED', 'engine was disposed before the request ran'));
+    await this.scheduler.shutdown(
+      new EngineError('HKV_DISPOSED', 'engine was disposed before the request ran'),
+    );
     this.context.dispose();
     this.model.dispose();
   }
@@ -113,7 +123,9 @@ export class Engine {
   }
 
   private promptIdsOf(request: GenerateRequest): Int32Array {
-    const given = [request.promptIds, request.prompt, request.messages].filter((value) => value !== undefined);
+    const given = [request.promptIds, request.prompt, request.messages].filter(
+      (value) => value !== undefined,
+    );
     if (given.length !== 1) {
       throw new EngineError('HKV_REQUEST', 'give exactly one of promptIds, prompt or messages');
     }

@@ -9,7 +9,13 @@ export type { ChatMessage, ChatTemplateOptions } from './chat-template';
 export { IncrementalDetokenizer } from './detokenizer';
 export { StopStringMatcher } from './stop-strings';
 export { DEFAULT_MAX_TOKENS } from './generate-types';
-export type { FinishReason, GenerateRequest, GenerateResult, GeneratedToken, KvOptions } from './generate-types';
+export type {
+  FinishReason,
+  GenerateRequest,
+  GenerateResult,
+  GeneratedToken,
+  KvOptions,
+} from './generate-types';
 export { KV_METHODS, loadNativeAddon } from './native-addon';
 export type {
   KvGranularity,

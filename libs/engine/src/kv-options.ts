@@ -14,7 +14,10 @@ function positiveInteger(value: unknown, field: string): number | undefined {
 export function toNativeKvParams(kv: KvOptions | undefined, model: NativeModelInfo): NativeKvParams {
   if (kv === undefined) return { method: 'full' };
   if (!KV_METHODS.includes(kv.method)) {
-    throw new EngineError('HKV_REQUEST', `kv.method must be one of ${KV_METHODS.join(', ')}; got '${kv.method}'`);
+    throw new EngineError(
+      'HKV_REQUEST',
+      `kv.method must be one of ${KV_METHODS.join(', ')}; got '${kv.method}'`,
+    );
   }
   const kvSize = positiveInteger(kv.kvSize, 'kvSize');
   if (kv.method !== 'full' && kvSize === undefined) {
@@ -30,7 +33,10 @@ export function toNativeKvParams(kv: KvOptions | undefined, model: NativeModelIn
       );
     }
   } else if (kv.headScores !== undefined) {
-    throw new EngineError('HKV_REQUEST', `kv.headScores only applies to headkv-r / headkv-r2, not '${kv.method}'`);
+    throw new EngineError(
+      'HKV_REQUEST',
+      `kv.headScores only applies to headkv-r / headkv-r2, not '${kv.method}'`,
+    );
   }
   const params: NativeKvParams = { method: kv.method };
   if (kvSize !== undefined) params.kvSize = kvSize;

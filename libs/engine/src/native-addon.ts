@@ -41,7 +41,14 @@ export interface NativeSampling {
 }
 
 export type KvMethod = 'full' | 'snapkv' | 'pyramidkv' | 'ada-snapkv' | 'headkv-r' | 'headkv-r2';
-export const KV_METHODS: readonly KvMethod[] = ['full', 'snapkv', 'pyramidkv', 'ada-snapkv', 'headkv-r', 'headkv-r2'];
+export const KV_METHODS: readonly KvMethod[] = [
+  'full',
+  'snapkv',
+  'pyramidkv',
+  'ada-snapkv',
+  'headkv-r',
+  'headkv-r2',
+];
 export type KvGranularity = 'kv-head' | 'query-head';
 
 export interface NativeKvParams {
@@ -118,7 +125,17 @@ export interface NativeAddon {
 }
 
 // dist/libs/engine/src -> repository root.
-const ADDON_PATH = path.resolve(__dirname, '..', '..', '..', '..', 'native', 'build', 'Release', 'headkv.node');
+const ADDON_PATH = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  '..',
+  'native',
+  'build',
+  'Release',
+  'headkv.node',
+);
 
 let loaded: NativeAddon | undefined;
 

@@ -13,7 +13,8 @@ export class StopStringMatcher {
 
   constructor(private readonly stops: readonly string[]) {
     for (const stop of stops) {
-      if (typeof stop !== 'string' || stop.length === 0) throw new Error('stop strings must be non-empty strings');
+      if (typeof stop !== 'string' || stop.length === 0)
+        throw new Error('stop strings must be non-empty strings');
     }
   }
 

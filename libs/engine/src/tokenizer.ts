@@ -26,7 +26,10 @@ function readJson(file: string): JsonObject {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    throw new EngineError('HKV_ERR_IO', `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    throw new EngineError(
+      'HKV_ERR_IO',
+      `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
   }
   try {
     const value: unknown = JSON.parse(text);
@@ -56,7 +59,9 @@ function specialTokensOf(config: JsonObject, map: JsonObject): Record<string, st
   }
   const additional = config.additional_special_tokens ?? map.additional_special_tokens;
   if (Array.isArray(additional)) {
-    tokens.additional_special_tokens = additional.map(tokenContent).filter((t): t is string => t !== undefined);
+    tokens.additional_special_tokens = additional
+      .map(tokenContent)
+      .filter((t): t is string => t !== undefined);
   }
   return tokens;
 }
@@ -101,11 +106,16 @@ export class Tokenizer {
     try {
       tokenizer = new HfTokenizer(tokenizerJson, config);
     } catch (error) {
-      throw new EngineError('HKV_TOKENIZER', `${tokenizerFile}: unsupported tokenizer: ${(error as Error).message}`);
+      throw new EngineError(
+        'HKV_TOKENIZER',
+        `${tokenizerFile}: unsupported tokenizer: ${(error as Error).message}`,
+      );
     }
     const specialTokens = specialTokensOf(config, specialTokensMap);
     const template = chatTemplateText(dir, config);
-    const chatTemplate = template ? new ChatTemplate(template.text, specialTokens, template.source) : undefined;
+    const chatTemplate = template
+      ? new ChatTemplate(template.text, specialTokens, template.source)
+      : undefined;
     return new Tokenizer(tokenizer, specialTokens, chatTemplate, dir);
   }
 

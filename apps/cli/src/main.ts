@@ -1,0 +1,16 @@
+// main.ts: the `headkv` command line. Each command lives in its own file under commands/ and is
+// registered here.
+import { Command } from 'commander';
+
+import { registerGenerate } from './commands/generate';
+
+const program = new Command('headkv')
+  .description('HeadKV Fleet: long-context LLM inference with head-level KV-cache compression')
+  .showSuggestionAfterError(false);
+
+registerGenerate(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`headkv: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
