@@ -118,10 +118,10 @@ def problem(message: str) -> None:
     PROBLEMS.append(message)
 
 
-def run_stage(name, function, *args):
+def run_stage(name, function, *args, **kwargs):
     print(f"== {name}", flush=True)
     try:
-        return function(*args)
+        return function(*args, **kwargs)
     except Exception as error:  # one broken stage must not hide the others' results
         traceback.print_exc()
         problem(f"stage {name} failed: {type(error).__name__}: {error}")
