@@ -5,3 +5,5 @@ export * from './request-job-id';
 export * from './redis-channels';
 export * from './fleet-events';
 export * from './redis-connection';
+export * from './fleet-settings';
+export * from './metadata-keys';

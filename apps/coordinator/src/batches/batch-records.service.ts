@@ -1,0 +1,95 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ApiError, type BatchObject, type BatchStatus, type ListPage } from '@headkv/api';
+import { metadataKeys } from '@headkv/queue';
+import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator-config';
+import { MetadataRedis } from '../redis/metadata-redis';
+import { listPage } from '../http/list-page';
+import type { BatchPlan, StoredBatch } from './batch-plan';
+
+/** Batch records in Redis, with status transitions that are atomic across coordinators. */
+@Injectable()
+export class BatchRecordsService {
+  constructor(
+    private readonly redis: MetadataRedis,
+    @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
+  ) {}
+
+  private key(batchId: string): string {
+    return metadataKeys.batch(this.config.queuePrefix, batchId);
+  }
+
+  async insert(tenant: string, batch: BatchObject): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.key(batch.id), JSON.stringify({ tenant, batch } satisfies StoredBatch))
+      .zadd(metadataKeys.tenantBatches(this.config.queuePrefix, tenant), batch.created_at * 1000, batch.id)
+      .exec();
+  }
+
+  async load(batchId: string): Promise<StoredBatch | null> {
+    const raw = await this.redis.get(this.key(batchId));
+    return raw === null ? null : (JSON.parse(raw) as StoredBatch);
+  }
+
+  /** A batch of another tenant is reported exactly like a missing one. */
+  async get(tenant: string, batchId: string): Promise<BatchObject> {
+    const stored = await this.load(batchId);
+    if (stored === null || stored.tenant !== tenant)
+      throw ApiError.notFound(`No such Batch object: ${batchId}`, 'batch_id');
+    return stored.batch;
+  }
+
+  /**
+   * Applies `change` if the batch's status is one of `from`; returns the updated batch, or null when
+   * the status was something else. Optimistic (WATCH/MULTI), so concurrent transitions never interleave.
+   */
+  async transition(
+    batchId: string,
+    from: readonly BatchStatus[],
+    change: (batch: BatchObject) => void,
+  ): Promise<BatchObject | null> {
+    const key = this.key(batchId);
+    for (;;) {
+      await this.redis.watch(key);
+      const raw = await this.redis.get(key);
+      if (raw === null) {
+        await this.redis.unwatch();
+        return null;
+      }
+      const stored = JSON.parse(raw) as StoredBatch;
+      if (!from.includes(stored.batch.status)) {
+        await this.redis.unwatch();
+        return null;
+      }
+      change(stored.batch);
+      const result = await this.redis.multi().set(key, JSON.stringify(stored)).exec();
+      if (result !== null) return stored.batch;
+    }
+  }
+
+  async savePlan(batchId: string, plan: BatchPlan): Promise<void> {
+    await this.redis.set(metadataKeys.batchPlan(this.config.queuePrefix, batchId), JSON.stringify(plan));
+  }
+
+  async loadPlan(batchId: string): Promise<BatchPlan | null> {
+    const raw = await this.redis.get(metadataKeys.batchPlan(this.config.queuePrefix, batchId));
+    return raw === null ? null : (JSON.parse(raw) as BatchPlan);
+  }
+
+  async tokensGenerated(batchId: string): Promise<number> {
+    return Number((await this.redis.get(metadataKeys.batchTokens(this.config.queuePrefix, batchId))) ?? 0);
+  }
+
+  list(
+    tenant: string,
+    options: { after?: string; limit: number },
+    load: (id: string) => Promise<BatchObject | null>,
+  ): Promise<ListPage<BatchObject>> {
+    return listPage(
+      this.redis,
+      metadataKeys.tenantBatches(this.config.queuePrefix, tenant),
+      { ...options, order: 'desc' },
+      load,
+    );
+  }
+}

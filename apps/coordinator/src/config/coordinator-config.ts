@@ -1,0 +1,36 @@
+import { envInteger, fleetSettingsFromEnv, type FleetSettings } from '@headkv/queue';
+
+export const COORDINATOR_CONFIG = Symbol('COORDINATOR_CONFIG');
+
+export interface CoordinatorConfig extends FleetSettings {
+  /** HOST (default 127.0.0.1) and PORT (default 8080). */
+  host: string;
+  port: number;
+  /** HEADKV_API_KEYS: comma-separated bearer keys; null means the embedded localhost-only mode. */
+  apiKeys: string[] | null;
+  /** HEADKV_MAX_BODY_BYTES: largest JSON request body. */
+  maxBodyBytes: number;
+  /** HEADKV_MAX_FILE_BYTES: largest uploaded file. */
+  maxFileBytes: number;
+  /** HEADKV_MAX_BATCH_LINES: most requests in one batch input file. */
+  maxBatchLines: number;
+  /** HEADKV_CHAT_TIMEOUT_MS: how long an interactive request may wait for a worker and run. */
+  chatTimeoutMs: number;
+}
+
+export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
+  const keys = (env.HEADKV_API_KEYS ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key.length > 0);
+  return {
+    ...fleetSettingsFromEnv(env),
+    host: env.HOST || '127.0.0.1',
+    port: envInteger(env, 'PORT', 8080, 0),
+    apiKeys: keys.length > 0 ? keys : null,
+    maxBodyBytes: envInteger(env, 'HEADKV_MAX_BODY_BYTES', 4 * 1024 * 1024),
+    maxFileBytes: envInteger(env, 'HEADKV_MAX_FILE_BYTES', 200 * 1024 * 1024),
+    maxBatchLines: envInteger(env, 'HEADKV_MAX_BATCH_LINES', 50000),
+    chatTimeoutMs: envInteger(env, 'HEADKV_CHAT_TIMEOUT_MS', 600000),
+  };
+}

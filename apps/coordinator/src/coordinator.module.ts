@@ -1,0 +1,65 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { MulterModule } from '@nestjs/platform-express';
+import { BATCHES_QUEUE, REQUESTS_QUEUE, redisOptionsFromUrl } from '@headkv/queue';
+import type { FileStorage } from '@headkv/storage';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { ApiKeyRegistry } from './auth/api-key-registry';
+import { BatchFinalizerProcessor } from './batches/batch-finalizer.processor';
+import { BatchRecordsService } from './batches/batch-records.service';
+import { BatchesController } from './batches/batches.controller';
+import { BATCH_FLOW_PRODUCER, BatchesService } from './batches/batches.service';
+import { CancelPublisher } from './batches/cancel-publisher.service';
+import { ChatCompletionsController } from './chat/chat-completions.controller';
+import { ChatCompletionsService } from './chat/chat-completions.service';
+import { StreamSubscriber } from './chat/stream-subscriber.service';
+import { COORDINATOR_CONFIG, type CoordinatorConfig } from './config/coordinator-config';
+import { FILE_STORAGE, FileRecordsService } from './files/file-records.service';
+import { FilesController } from './files/files.controller';
+import { FleetEventsController } from './fleet/fleet-events.controller';
+import { FleetRegistry } from './fleet/fleet-registry.service';
+import { ModelsController } from './fleet/models.controller';
+import { WorkersController } from './fleet/workers.controller';
+import { HealthController } from './health/health.controller';
+import { IdempotencyService } from './idempotency/idempotency.service';
+import { MetadataRedis } from './redis/metadata-redis';
+
+@Module({})
+export class CoordinatorModule {
+  static forRoot(config: CoordinatorConfig, storage: FileStorage): DynamicModule {
+    return {
+      module: CoordinatorModule,
+      imports: [
+        BullModule.forRoot({ connection: redisOptionsFromUrl(config.redisUrl), prefix: config.queuePrefix }),
+        BullModule.registerQueue({ name: REQUESTS_QUEUE }, { name: BATCHES_QUEUE }),
+        BullModule.registerFlowProducer({ name: BATCH_FLOW_PRODUCER }),
+        MulterModule.register({ limits: { fileSize: config.maxFileBytes, files: 1 } }),
+      ],
+      controllers: [
+        HealthController,
+        FilesController,
+        BatchesController,
+        ChatCompletionsController,
+        ModelsController,
+        WorkersController,
+        FleetEventsController,
+      ],
+      providers: [
+        { provide: COORDINATOR_CONFIG, useValue: config },
+        { provide: FILE_STORAGE, useValue: storage },
+        { provide: MetadataRedis, useFactory: () => new MetadataRedis(config.redisUrl) },
+        { provide: ApiKeyRegistry, useValue: new ApiKeyRegistry(config.apiKeys) },
+        ApiKeyGuard,
+        IdempotencyService,
+        FileRecordsService,
+        FleetRegistry,
+        CancelPublisher,
+        BatchRecordsService,
+        BatchesService,
+        BatchFinalizerProcessor,
+        StreamSubscriber,
+        ChatCompletionsService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,50 @@
+import 'reflect-metadata';
+import { Logger, type LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { redisOptionsFromUrl } from '@headkv/queue';
+import { storageFromEnv, type FileStorage } from '@headkv/storage';
+import { ApiKeyRegistry } from './auth/api-key-registry';
+import type { CoordinatorConfig } from './config/coordinator-config';
+import { CoordinatorModule } from './coordinator.module';
+import { ApiErrorFilter } from './http/api-error.filter';
+import { httpTracing } from './http/http-tracing.middleware';
+import { jsonBody } from './http/json-body.middleware';
+
+/** Builds and starts a coordinator: HTTP API, batch finalizer and the fleet's heartbeat listener. */
+export async function startCoordinator(
+  config: CoordinatorConfig,
+  options: { storage?: FileStorage; logger?: LoggerService | false } = {},
+): Promise<NestExpressApplication> {
+  const storage = options.storage ?? storageFromEnv();
+  const app = await NestFactory.create<NestExpressApplication>(CoordinatorModule.forRoot(config, storage), {
+    bodyParser: false,
+    logger: options.logger,
+  });
+  app.use(httpTracing);
+  app.use(jsonBody(config.maxBodyBytes));
+  app.useGlobalFilters(new ApiErrorFilter());
+  const redis = redisOptionsFromUrl(config.redisUrl);
+  app.connectMicroservice<MicroserviceOptions>({
+    transport: Transport.REDIS,
+    options: {
+      host: redis.host,
+      port: redis.port,
+      db: redis.db,
+      username: redis.username,
+      password: redis.password,
+    },
+  });
+  app.enableShutdownHooks();
+  await app.startAllMicroservices();
+  await app.listen(config.port, config.host);
+  const logger = new Logger('coordinator');
+  if (app.get(ApiKeyRegistry).embeddedMode) {
+    logger.warn('HEADKV_API_KEYS is not set: accepting any API key, from localhost only (embedded mode)');
+  }
+  logger.log(
+    `listening on http://${config.host}:${config.port} (queue prefix ${config.queuePrefix}, files in ${storage.description})`,
+  );
+  return app;
+}

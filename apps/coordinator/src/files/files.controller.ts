@@ -1,0 +1,88 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Res,
+  UploadedFile,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
+import { FileInterceptor } from '@nestjs/platform-express';
+import type { Response } from 'express';
+import { ApiError, type FileObject } from '@headkv/api';
+import { ApiKeyGuard } from '../auth/api-key.guard';
+import { CurrentTenant } from '../auth/tenant.decorator';
+import { IdempotencyService } from '../idempotency/idempotency.service';
+import { parseLimit, parseOrder } from '../http/list-page';
+import { FileRecordsService } from './file-records.service';
+
+/** OpenAI Files API: /v1/files. */
+@Controller('v1/files')
+@UseGuards(ApiKeyGuard)
+export class FilesController {
+  constructor(
+    private readonly files: FileRecordsService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  @UseInterceptors(FileInterceptor('file'))
+  upload(
+    @CurrentTenant() tenant: string,
+    @UploadedFile() file: { originalname: string; buffer: Buffer } | undefined,
+    @Body() body: Record<string, unknown>,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+  ): Promise<FileObject> {
+    if (!file) throw ApiError.invalidRequest("multipart field 'file' is required", 'file');
+    return this.idempotency.run(
+      tenant,
+      'files',
+      idempotencyKey,
+      async () => {
+        const created = await this.files.upload(tenant, file.originalname, body?.purpose, file.buffer);
+        return { id: created.id, value: created };
+      },
+      (id) => this.files.get(tenant, id),
+    );
+  }
+
+  @Get()
+  list(
+    @CurrentTenant() tenant: string,
+    @Query('after') after?: string,
+    @Query('limit') limit?: string,
+    @Query('order') order?: string,
+    @Query('purpose') purpose?: string,
+  ) {
+    return this.files.list(tenant, { after, limit: parseLimit(limit), order: parseOrder(order), purpose });
+  }
+
+  @Get(':id')
+  get(@CurrentTenant() tenant: string, @Param('id') id: string): Promise<FileObject> {
+    return this.files.get(tenant, id);
+  }
+
+  @Get(':id/content')
+  async content(
+    @CurrentTenant() tenant: string,
+    @Param('id') id: string,
+    @Res() response: Response,
+  ): Promise<void> {
+    const { file, data } = await this.files.content(tenant, id);
+    response.setHeader('Content-Type', 'application/octet-stream');
+    response.setHeader('Content-Disposition', `attachment; filename="${file.filename.replace(/"/g, '')}"`);
+    response.send(data);
+  }
+
+  @Delete(':id')
+  delete(@CurrentTenant() tenant: string, @Param('id') id: string) {
+    return this.files.delete(tenant, id);
+  }
+}
