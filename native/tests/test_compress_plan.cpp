@@ -119,6 +119,73 @@ void test_reference_allocation() {
   }
 }
 
+// Reads a committed file (tests run from the repository root).
+std::string read_text(const std::string &path) {
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "FAIL cannot read %s\n", path.c_str());
+    ++hkv_test::failures();
+    return "";
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<int32_t> flat_ints(const hkv::json::Value &matrix) {
+  std::vector<int32_t> out;
+  for (const auto &row : matrix.as_array())
+    for (const auto &v : row.as_array()) out.push_back(int32_t(v.as_integer()));
+  return out;
+}
+
+// test/fixtures/allocation/synthetic.json: allocations computed with numpy by
+// tools/reference/allocation.py for small and 32x32 score matrices.
+void test_synthetic_fixture() {
+  const std::string path = "test/fixtures/allocation/synthetic.json";
+  const std::string text = read_text(path);
+  if (text.empty()) return;
+  const hkv::json::Value doc = hkv::json::parse(text, path);
+  const int window = int(doc.find("window")->as_integer());
+  int cases = 0;
+  for (const auto &matrix : doc.find("matrices")->as_array()) {
+    const std::string name = matrix.find("name")->as_string();
+    std::vector<float> scores;
+    const auto &rows = matrix.find("scores")->as_array();
+    for (const auto &row : rows)
+      for (const auto &v : row.as_array()) scores.push_back(float(v.as_number()));
+    const int n_layers = int(rows.size());
+    const int n_heads = int(rows[0].as_array().size());
+    const Config cfg = make_config(n_layers, n_heads, int(matrix.find("n_kv_heads")->as_integer()));
+    for (const auto &c : matrix.find("cases")->as_array()) {
+      hkv_kv_params kv = make_params(HKV_KV_HEADKV, int(c.find("kv_size")->as_integer()), HKV_GRANULARITY_QUERY_HEAD);
+      kv.window = window;
+      kv.beta = float(c.find("beta")->as_number());
+      kv.temp = float(c.find("temp")->as_number());
+      kv.head_scores = scores.data();
+      const std::string what = name + " K=" + std::to_string(kv.kv_size) + " beta=" + std::to_string(kv.beta) +
+                               " temp=" + std::to_string(kv.temp);
+      const int n_prompt = 1 << 20;  // long enough that no cap matters
+      check_caps(what + " query-head", plan_compression(cfg, kv, n_prompt).caps, flat_ints(*c.find("query_head_caps")));
+      kv.granularity = HKV_GRANULARITY_KV_HEAD;
+      check_caps(what + " kv-head", plan_compression(cfg, kv, n_prompt).caps, flat_ints(*c.find("kv_head_caps")));
+      ++cases;
+    }
+  }
+  for (const auto &c : doc.find("pyramidkv")->as_array()) {
+    const Config cfg = make_config(int(c.find("n_layers")->as_integer()), 2, 1);
+    hkv_kv_params kv = make_params(HKV_KV_PYRAMIDKV, int(c.find("kv_size")->as_integer()), HKV_GRANULARITY_KV_HEAD);
+    kv.window = window;
+    const int n_prompt = int(c.find("n_prompt")->as_integer());
+    std::vector<int32_t> expected;
+    for (const auto &v : c.find("caps")->as_array()) expected.push_back(int32_t(v.as_integer()));
+    check_caps("pyramidkv K=" + std::to_string(kv.kv_size) + " n=" + std::to_string(n_prompt),
+               plan_compression(cfg, kv, n_prompt).caps, expected);
+    ++cases;
+  }
+  CHECK(cases > 0);
+}
+
 void test_headkv_small() {
   // L=2, H=2 (MHA). K=18, window 8: b=10; beta 2: per-head pool 5, pool 20, floor 5.
   // s = [1,3,2,2]/8 -> s*20+5 = [7.5, 12.5, 10, 10] -> half-even [8, 12, 10, 10].
@@ -306,6 +373,7 @@ void test_invalid() {
 
 int main() {
   test_reference_allocation();
+  test_synthetic_fixture();
   test_headkv_small();
   test_kv_head_sums();
   test_cap_at_prompt();
