@@ -6,10 +6,10 @@ import { Template } from '@huggingface/jinja';
 
 import { EngineError } from './engine-error';
 
+// Other fields of a message object (name, tool_calls, ...) reach the template unchanged.
 export interface ChatMessage {
   role: string;
   content: string;
-  [field: string]: unknown;
 }
 
 export interface ChatTemplateOptions {

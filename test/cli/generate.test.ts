@@ -1,0 +1,150 @@
+// `headkv generate`: the --json output shape, agreement with the engine library, streaming mode,
+// and errors as one stderr line with a non-zero exit.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+
+import { Engine } from '@headkv/engine';
+
+import { LLAMA_FIXTURE_DIR } from '../helpers/fixtures';
+import { CLI_BIN, REPO_ROOT } from '../helpers/repo-paths';
+
+function headkv(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI_BIN, ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const PROMPT = 'Once upon a time';
+
+test('generate --json prints one object with the documented fields, equal to the engine', async () => {
+  const run = headkv([
+    'generate',
+    '--model',
+    LLAMA_FIXTURE_DIR,
+    '--prompt',
+    PROMPT,
+    '--max-tokens',
+    '6',
+    '--json',
+  ]);
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, 'exactly one line of JSON');
+  const output = JSON.parse(lines[0]);
+  assert.deepEqual(Object.keys(output).sort(), [
+    'finish_reason',
+    'kv',
+    'prompt_tokens',
+    'text',
+    'timings',
+    'token_ids',
+  ]);
+  assert.deepEqual(Object.keys(output.kv).sort(), ['bytes_full', 'bytes_kept', 'kv_size', 'method']);
+  assert.deepEqual(Object.keys(output.timings).sort(), [
+    'decode_ms',
+    'decode_tokens_per_s',
+    'prefill_ms',
+    'prefill_tokens_per_s',
+  ]);
+  assert.equal(output.kv.method, 'full');
+  assert.ok(output.kv.bytes_full > 0 && output.kv.bytes_kept === output.kv.bytes_full);
+
+  const engine = await Engine.load(LLAMA_FIXTURE_DIR, { maxSequences: 1 });
+  try {
+    const expected = await engine.generate({ prompt: PROMPT, maxTokens: 6 });
+    assert.deepEqual(output.token_ids, expected.tokenIds);
+    assert.equal(output.text, expected.text);
+    assert.equal(output.prompt_tokens, expected.promptTokens);
+    assert.equal(output.finish_reason, expected.finishReason);
+  } finally {
+    await engine.dispose();
+  }
+});
+
+test('generate with --prompt-ids, --chat and a compressed cache', () => {
+  const ids = headkv([
+    'generate',
+    '--model',
+    LLAMA_FIXTURE_DIR,
+    '--prompt-ids',
+    '5,6,7,8',
+    '--max-tokens',
+    '3',
+    '--json',
+  ]);
+  assert.equal(ids.status, 0, ids.stderr);
+  assert.equal(JSON.parse(ids.stdout).prompt_tokens, 4);
+  const chat = headkv([
+    'generate',
+    '--model',
+    LLAMA_FIXTURE_DIR,
+    '--prompt',
+    'Hi',
+    '--chat',
+    '--max-tokens',
+    '2',
+    '--json',
+  ]);
+  assert.equal(chat.status, 0, chat.stderr);
+  assert.ok(JSON.parse(chat.stdout).prompt_tokens > 4, 'the chat template adds tokens around the message');
+  const snap = headkv([
+    'generate',
+    '--model',
+    LLAMA_FIXTURE_DIR,
+    '--prompt',
+    'The quick brown fox jumps over the lazy dog. '.repeat(6),
+    '--kv-method',
+    'snapkv',
+    '--kv-size',
+    '16',
+    '--max-tokens',
+    '2',
+    '--json',
+  ]);
+  assert.equal(snap.status, 0, snap.stderr);
+  const kv = JSON.parse(snap.stdout).kv;
+  assert.equal(kv.method, 'snapkv');
+  assert.equal(kv.kv_size, 16);
+  assert.ok(kv.bytes_kept < kv.bytes_full, JSON.stringify(kv));
+});
+
+test('without --json the text streams to stdout and a summary line goes to stderr', () => {
+  const run = headkv(['generate', '--model', LLAMA_FIXTURE_DIR, '--prompt', PROMPT, '--max-tokens', '4']);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /^finish=length prompt=\d+ generated=4 .*tok\/s/);
+  assert.equal(run.stderr.trim().split('\n').length, 1);
+});
+
+for (const [name, args, pattern] of [
+  ['missing model folder', ['generate', '--model', 'no/such/model', '--prompt', 'x'], /no\/such\/model/],
+  ['no prompt', ['generate', '--model', LLAMA_FIXTURE_DIR], /exactly one of --prompt/],
+  [
+    'bad number',
+    ['generate', '--model', LLAMA_FIXTURE_DIR, '--prompt', 'x', '--max-tokens', 'ten'],
+    /--max-tokens/,
+  ],
+  [
+    'bad kv method',
+    ['generate', '--model', LLAMA_FIXTURE_DIR, '--prompt', 'x', '--kv-method', 'zip'],
+    /kv-method/,
+  ],
+  [
+    'missing prompt file',
+    ['generate', '--model', LLAMA_FIXTURE_DIR, '--prompt-file', 'no/such.txt'],
+    /no\/such\.txt/,
+  ],
+] as const) {
+  test(`error: ${name} -> non-zero exit and one stderr line`, () => {
+    const run = headkv([...args]);
+    assert.notEqual(run.status, 0);
+    const lines = run.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0], pattern);
+    assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(run.stdout, '');
+  });
+}
