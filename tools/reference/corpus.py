@@ -58,6 +58,11 @@ FOREIGN = [
     "東京", "日本語", "中文", "北京", "Привет", "спасибо", "Ελλάδα", "مرحبا", "שלום",
     "안녕하세요", "🙂", "🚀", "✓", "→", "€", "£", "°C", "½",
 ]
+SYLLABLES = [
+    "ka", "lo", "mi", "ran", "tor", "vel", "shi", "bren", "dal", "or", "ith", "qua", "zen", "mar",
+    "fe", "gor", "lin", "sa", "thu", "wen", "ab", "ce", "du", "el", "fi", "go", "hu", "ja", "ke",
+    "ly", "na", "pe", "ri", "so", "ta", "vu", "xa", "yo", "bel", "cor", "dris", "eth", "fen",
+]
 TEMPLATES = [
     "{S} {V} {O} {P} {T}.",
     "{T}, {S} {V} {O}.",
@@ -77,10 +82,25 @@ TEMPLATES = [
     "We're sure they'd {V} {O} if {S} asked.",
     "The {A} {N} of {F}: {D} votes, {D2} against.",
     "  {Cap} {V} {O}    {P}.\t{T}.",
+    "{Name} {V} {O} in {Town} {T}.",
+    "In {Town}, {Name} and {Name2} {V} {O}.",
+    "{Name} of {Town} wrote to {Name2}: \"{Cap} {V} {O}.\"",
+    "The road from {Town} to {Town2} is {D3} km long.",
 ]
 
 
-def _fill(template: str, rng: np.random.RandomState) -> str:
+def make_names(count: int, rng: np.random.RandomState) -> list[str]:
+    """Invented proper nouns (2-4 syllables): they give the BPE trainer enough distinct words
+    to reach a vocabulary of several thousand tokens from generated prose."""
+    names = []
+    for _ in range(count):
+        n_syllables = rng.randint(2, 5)
+        word = "".join(SYLLABLES[rng.randint(len(SYLLABLES))] for _ in range(n_syllables))
+        names.append(word.capitalize())
+    return names
+
+
+def _fill(template: str, rng: np.random.RandomState, names: list[str]) -> str:
     def pick(items):
         return items[rng.randint(len(items))]
 
@@ -105,6 +125,10 @@ def _fill(template: str, rng: np.random.RandomState) -> str:
         "D2": str(rng.randint(0, 100)).zfill(2),
         "D3": str(rng.randint(1, 1000)),
         "D4": str(rng.randint(1, 60)),
+        "Name": pick(names),
+        "Name2": pick(names),
+        "Town": pick(names),
+        "Town2": pick(names),
     }
     return template.format(**values)
 
@@ -112,11 +136,12 @@ def _fill(template: str, rng: np.random.RandomState) -> str:
 def make_corpus(n_sentences: int, seed: int) -> list[str]:
     """n_sentences seeded sentences; templates rotate so that every shape appears."""
     rng = np.random.RandomState(seed)
+    names = make_names(max(50, n_sentences // 12), rng)
     sentences = []
     for i in range(n_sentences):
         template = TEMPLATES[i % len(TEMPLATES)] if i < 4 * len(TEMPLATES) else TEMPLATES[
             rng.randint(len(TEMPLATES))
         ]
-        sentence = _fill(template, rng)
+        sentence = _fill(template, rng, names)
         sentences.append(sentence[0].upper() + sentence[1:])
     return sentences

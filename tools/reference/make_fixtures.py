@@ -67,6 +67,10 @@ DEMO_VOCAB = 4096
 GOLDEN_PROMPT_LENGTHS = (5, 17, 40)
 GREEDY_NEW_TOKENS = 16
 LOGITS_MAX_ABS = 1e-3
+GREEDY_MIN_MARGIN = 5 * LOGITS_MAX_ABS  # prompts whose greedy steps come closer to a tie are skipped
+NEAR_TIE = 1e-6  # a selection cut with a score gap in (0, NEAR_TIE) could fall elsewhere in fp32
+PROMPT_RETRY_STRIDE = 7919
+MAX_PROMPT_ATTEMPTS = 200
 FORWARD_AGREEMENT = 1e-4  # masked_forward vs transformers' own logits, same process, same device
 WINDOW = 8
 POOL_KERNEL = 7
@@ -146,7 +150,7 @@ def rounded_rows(t: torch.Tensor) -> list:
 # ------------------------------------------------------------------------------- tokenizers
 
 
-def train_tokenizer(style: str, vocab_size: int, corpus: list[str]) -> Tokenizer:
+def train_tokenizer(style: str, vocab_size: int, corpus: list[str], min_frequency: int = 2) -> Tokenizer:
     """Byte-level BPE laid out like Meta-Llama-3's (style llama3) or Qwen2's (style chatml)
     tokenizer.json; the special tokens come after the learned vocabulary, as in those models."""
     if style == "llama3":
@@ -165,7 +169,7 @@ def train_tokenizer(style: str, vocab_size: int, corpus: list[str]) -> Tokenizer
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size - len(specials),
-        min_frequency=2,
+        min_frequency=min_frequency,
         show_progress=False,
         special_tokens=[],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
@@ -186,7 +190,10 @@ def train_tokenizer(style: str, vocab_size: int, corpus: list[str]) -> Tokenizer
         )
     else:
         tok.post_processor = processors.ByteLevel(trim_offsets=False)
-    print(f"tokenizer {style}: vocab {tok.get_vocab_size(with_added_tokens=True)} (asked {vocab_size})")
+    size = tok.get_vocab_size(with_added_tokens=True)
+    print(f"tokenizer {style}: vocab {size} (asked {vocab_size})")
+    if size != vocab_size:
+        problem(f"tokenizer {style}: the corpus gave a vocabulary of {size}, not {vocab_size}")
     return tok
 
 
@@ -411,16 +418,26 @@ def generate_greedy(model, prompt, n_new):
     return out[0, len(prompt):].tolist()
 
 
-def golden_prompts(n_regular: int) -> list[list[int]]:
-    return [
-        np.random.RandomState(SEED + length).randint(0, n_regular, size=length).tolist()
-        for length in GOLDEN_PROMPT_LENGTHS
-    ]
+def candidate_prompt(length: int, n_regular: int, seed: int, attempt: int) -> list[int]:
+    return np.random.RandomState(seed + length + PROMPT_RETRY_STRIDE * attempt).randint(0, n_regular, size=length).tolist()
 
 
-def make_golden(name: str, model_path: str, out_path: str, prompts, stored_dtype: str) -> dict:
+def robust_prompt(model, length: int, n_regular: int, seed: int, n_new: int) -> list[int]:
+    """The first seeded candidate whose greedy continuation never comes within GREEDY_MIN_MARGIN
+    of a tie, so that an engine inside the logits tolerance must produce the same tokens."""
+    for attempt in range(MAX_PROMPT_ATTEMPTS):
+        prompt = candidate_prompt(length, n_regular, seed, attempt)
+        _, margins = recomputed_greedy(model, prompt, n_new)
+        if min(margins) >= GREEDY_MIN_MARGIN:
+            return prompt
+    raise RuntimeError(f"no {length}-token prompt with greedy margins >= {GREEDY_MIN_MARGIN} in {MAX_PROMPT_ATTEMPTS} tries")
+
+
+def make_golden(name: str, model_path: str, out_path: str, n_regular: int, stored_dtype: str,
+                lengths=GOLDEN_PROMPT_LENGTHS) -> dict:
     model = load_fp32(model_path)
     cuda_model = copy.deepcopy(model).to("cuda") if torch.cuda.is_available() else None
+    prompts = [robust_prompt(model, length, n_regular, SEED, GREEDY_NEW_TOKENS) for length in lengths]
     cases, cuda_diff, own_diff, all_logits = [], 0.0, 0.0, []
     for prompt in prompts:
         logits = full_logits(model, prompt)
@@ -468,15 +485,16 @@ def make_golden(name: str, model_path: str, out_path: str, prompts, stored_dtype
                 + (f" ({stored_dtype} upcast to float32 at load)" if stored_dtype != "float32" else "")
                 + f"; logits rounded to 6 significant digits; {cuda_note}"
                 f"tools/reference/masked_forward.py differed by {own_diff:.2e}. greedy_margins is the "
-                "top-1 minus top-2 logit at each greedy step (recomputed without cache): a step with "
-                "a margin below logits_max_abs may legitimately pick the other token."
+                "top-1 minus top-2 logit at each greedy step (recomputed without cache); prompts were "
+                f"chosen so that every margin is at least {GREEDY_MIN_MARGIN:g}, so an engine within "
+                "logits_max_abs must produce exactly greedy_ids."
             ),
         },
         "greedy_new_tokens": GREEDY_NEW_TOKENS,
         "cases": cases,
     }
     write_json(out_path, golden, compact=True)
-    return {"logits": all_logits}
+    return {"prompts": prompts, "logits": all_logits}
 
 
 # ----------------------------------------------------------------------------------- HeadKV
@@ -493,70 +511,56 @@ def synthetic_head_scores(n_layers: int, n_heads: int, seed: int) -> np.ndarray:
     return float32_exact(scores / scores.sum())
 
 
-def make_headkv(name: str, model_path: str, out_path: str, n_regular: int) -> None:
-    model = load_fp32(model_path)
+def analyse_prompt(name, model, prompt, head_scores):
+    """Pooled scores and every (method, granularity, kv_size) selection for one prompt."""
     config = model.config
-    n_layers, n_heads, n_kv = config.num_hidden_layers, config.num_attention_heads, config.num_key_value_heads
-    head_scores = synthetic_head_scores(n_layers, n_heads, SEED + 5)
-    prompts, selections, by_key = [], [], {}
-    for length in HEADKV_PROMPT_LENGTHS:
-        prompt = np.random.RandomState(SEED + 1000 + length).randint(0, n_regular, size=length).tolist()
-        logits, queries_keys = masked_forward(model, torch.tensor(prompt))
-        diff = float((logits - full_logits(model, prompt)).abs().max())
-        if diff > FORWARD_AGREEMENT:
-            problem(f"{name} n={length}: masked_forward differs from transformers by {diff:.2e}")
-        pooled = [window_pooled_scores(q, k, WINDOW, POOL_KERNEL) for q, k in queries_keys]
-        prompt_name = f"n{length}"
-        prompts.append(
-            {
-                "name": prompt_name,
-                "prompt_ids": prompt,
-                "pooled_scores": [[[float(v) for v in row] for row in layer.tolist()] for layer in pooled],
-            }
-        )
-        for kv_size in HEADKV_KV_SIZES:
-            for method in METHODS:
-                for granularity in GRANULARITIES:
-                    beta = HEADKV_BETA if method == "headkv" else None
-                    caps = budget_caps(method, granularity, config, length, kv_size, WINDOW, beta, head_scores)
-                    selected, gaps = select_positions(pooled, caps, granularity, n_kv)
-                    entry = {
-                        "prompt": prompt_name,
-                        "method": method,
-                        "granularity": granularity,
-                        "kv_size": kv_size,
-                        "beta": beta,
-                        "caps": caps.tolist(),
-                        "selected": selected,
-                        "boundary_gaps": gaps,
-                    }
-                    selections.append(entry)
-                    by_key[(prompt_name, method, granularity, kv_size)] = entry
-                    real_gaps = [g for layer in gaps for g in layer if g]
-                    if real_gaps and min(real_gaps) < 1e-6:
-                        print(f"note: {name} {prompt_name} {method} {granularity} K={kv_size}: "
-                              f"near-tie at a cut, gap {min(real_gaps):.2e}")
+    logits, queries_keys = masked_forward(model, torch.tensor(prompt))
+    diff = float((logits - full_logits(model, prompt)).abs().max())
+    if diff > FORWARD_AGREEMENT:
+        problem(f"{name} n={len(prompt)}: masked_forward differs from transformers by {diff:.2e}")
+    pooled = [window_pooled_scores(q, k, WINDOW, POOL_KERNEL) for q, k in queries_keys]
+    entries = {}
+    for kv_size in HEADKV_KV_SIZES:
+        for method in METHODS:
+            for granularity in GRANULARITIES:
+                beta = HEADKV_BETA if method == "headkv" else None
+                caps = budget_caps(method, granularity, config, len(prompt), kv_size, WINDOW, beta, head_scores)
+                selected, gaps = select_positions(pooled, caps, granularity, config.num_key_value_heads)
+                entries[(method, granularity, kv_size)] = {
+                    "prompt": f"n{len(prompt)}",
+                    "method": method,
+                    "granularity": granularity,
+                    "kv_size": kv_size,
+                    "beta": beta,
+                    "caps": caps.tolist(),
+                    "selected": selected,
+                    "boundary_gaps": gaps,
+                }
+    near_ties = [g for e in entries.values() for layer in e["boundary_gaps"] for g in layer if g and g < NEAR_TIE]
+    return pooled, entries, near_ties
 
-    decode_prompt = prompts[HEADKV_PROMPT_LENGTHS.index(DECODE_PROMPT_LENGTH)]["prompt_ids"]
-    full_tokens, _ = recomputed_greedy(model, decode_prompt, DECODE_STEPS + 1)
-    keep_all = [[list(range(DECODE_PROMPT_LENGTH - WINDOW))] * n_heads for _ in range(n_layers)]
-    first, full_steps = compressed_greedy_decode(model, decode_prompt, keep_all, "query-head", WINDOW, DECODE_STEPS)
+
+def decode_cases(model, prompt, entries):
+    """Compressed greedy decodes of DECODE_CASES, the full-cache greedy tokens, and the smallest
+    top-1/top-2 margin met on the way."""
+    config = model.config
+    full_tokens, full_margins = recomputed_greedy(model, prompt, DECODE_STEPS + 1)
+    keep_all = [[list(range(len(prompt) - WINDOW))] * config.num_attention_heads for _ in range(config.num_hidden_layers)]
+    first, full_steps = compressed_greedy_decode(model, prompt, keep_all, "query-head", WINDOW, DECODE_STEPS)
     masked_tokens = [first] + [s["next_token"] for s in full_steps]
     if masked_tokens != full_tokens:
-        problem(f"{name}: masked decode keeping everything {masked_tokens} != transformers greedy {full_tokens}")
+        problem(f"masked decode keeping everything {masked_tokens} != transformers greedy {full_tokens}")
+    smallest = min(full_margins)
     decodes = []
     for method, granularity in DECODE_CASES:
-        entry = by_key[(f"n{DECODE_PROMPT_LENGTH}", method, granularity, DECODE_KV_SIZE)]
-        first, steps = compressed_greedy_decode(
-            model, decode_prompt, entry["selected"], granularity, WINDOW, DECODE_STEPS
-        )
+        entry = entries[(method, granularity, DECODE_KV_SIZE)]
+        first, steps = compressed_greedy_decode(model, prompt, entry["selected"], granularity, WINDOW, DECODE_STEPS)
         change = max(float((s["logits"] - f["logits"]).abs().max()) for s, f in zip(steps, full_steps))
-        tokens = [first] + [s["next_token"] for s in steps]
-        print(f"{name} decode {method}/{granularity}: {tokens} (full cache {full_tokens}); "
-              f"max logit change vs full cache {change:.3f}")
+        margins = [top2_margin(s["logits"]) for s in steps]
+        smallest = min(smallest, *margins)
         decodes.append(
             {
-                "prompt": f"n{DECODE_PROMPT_LENGTH}",
+                "prompt": f"n{len(prompt)}",
                 "method": method,
                 "granularity": granularity,
                 "kv_size": DECODE_KV_SIZE,
@@ -567,13 +571,51 @@ def make_headkv(name: str, model_path: str, out_path: str, n_regular: int) -> No
                     {
                         "input_token": s["input_token"],
                         "next_token": s["next_token"],
-                        "margin": float(f"{top2_margin(s['logits']):.6g}"),
+                        "margin": float(f"{m:.6g}"),
                         "logits": rounded_rows(s["logits"][None])[0],
                     }
-                    for s in steps
+                    for s, m in zip(steps, margins)
                 ],
             }
         )
+    return full_tokens, decodes, smallest
+
+
+def make_headkv(name: str, model_path: str, out_path: str, n_regular: int) -> None:
+    """Selections for HEADKV_PROMPT_LENGTHS and compressed decodes for the DECODE_PROMPT_LENGTH
+    prompt. Prompts are the first seeded candidates with no near-tie at any selection cut and,
+    for the decode prompt, no greedy step within GREEDY_MIN_MARGIN of a tie."""
+    model = load_fp32(model_path)
+    config = model.config
+    head_scores = synthetic_head_scores(config.num_hidden_layers, config.num_attention_heads, SEED + 5)
+    prompts, selections = [], []
+    full_tokens, decodes = None, None
+    for length in HEADKV_PROMPT_LENGTHS:
+        for attempt in range(MAX_PROMPT_ATTEMPTS):
+            prompt = candidate_prompt(length, n_regular, SEED + 1000, attempt)
+            pooled, entries, near_ties = analyse_prompt(name, model, prompt, head_scores)
+            if near_ties:
+                continue
+            if length != DECODE_PROMPT_LENGTH:
+                break
+            full_tokens, decodes, smallest = decode_cases(model, prompt, entries)
+            if smallest >= GREEDY_MIN_MARGIN:
+                break
+        else:
+            raise RuntimeError(f"{name}: no robust {length}-token prompt in {MAX_PROMPT_ATTEMPTS} tries")
+        print(f"{name} n={length}: prompt attempt {attempt}")
+        prompts.append(
+            {
+                "name": f"n{length}",
+                "prompt_ids": prompt,
+                "pooled_scores": [[[float(v) for v in row] for row in layer.tolist()] for layer in pooled],
+            }
+        )
+        selections.extend(entries.values())
+    for d in decodes:
+        tokens = [d["first_token"]] + [s["next_token"] for s in d["steps"]]
+        print(f"{name} decode {d['method']}/{d['granularity']}: {tokens} (full cache {full_tokens}); "
+              f"max logit change vs full cache {d['max_abs_logit_change_vs_full_cache']:.3f}")
     write_json(
         out_path,
         {
@@ -591,8 +633,10 @@ def make_headkv(name: str, model_path: str, out_path: str, n_regular: int) -> No
             "head_scores": head_scores.tolist(),
             "tolerance": {
                 "logits_max_abs": LOGITS_MAX_ABS,
-                "note": "selected positions must match exactly except at a cut whose boundary_gaps "
-                "entry is positive but below 1e-6 (a float near-tie, not an exact tie)",
+                "note": "logits_max_abs applies to the decode step logits. Prompts were chosen so that "
+                f"no selection cut has a score gap in (0, {NEAR_TIE:g}) and no greedy step a margin "
+                f"below {GREEDY_MIN_MARGIN:g}: selected positions, first_token and next_token must "
+                "match exactly.",
             },
             "prompts": prompts,
             "selections": selections,
@@ -748,7 +792,7 @@ compression end to end, never to judge output quality.
 
 
 def make_demo(corpus: list[str], directory: str, golden_path: str) -> None:
-    tok = train_tokenizer("llama3", DEMO_VOCAB, corpus)
+    tok = train_tokenizer("llama3", DEMO_VOCAB, corpus, min_frequency=1)
     fast = fast_tokenizer(tok, "llama3", 4096)
     shape = dict(hidden=128, heads=8, kv_heads=2, head_dim=16, intermediate=384, max_positions=4096)
     rope = {"rope_type": "default", "rope_theta": 500000.0}
@@ -763,8 +807,8 @@ def make_demo(corpus: list[str], directory: str, golden_path: str) -> None:
                 torch_version=torch.__version__, init_std=INIT_STD, **shape,
             )
         )
-    prompt = np.random.RandomState(SEED + 4096).randint(0, regular_vocab(tok), size=8).tolist()
-    make_golden("../../../models/tiny-random-llama", directory, golden_path, [prompt], "bfloat16")
+    make_golden("../../../models/tiny-random-llama", directory, golden_path, regular_vocab(tok), "bfloat16",
+                lengths=(8,))
 
 
 # --------------------------------------------------------------------------------------- main
@@ -855,16 +899,22 @@ def main() -> int:
             folder,
             os.path.join(models_dir, folder),
             os.path.join(golden_dir, f"{folder}.json"),
-            golden_prompts(n_regular),
+            n_regular,
             str(dtype).replace("torch.", ""),
         )
         if result:
-            goldens[folder] = result["logits"]
+            goldens[folder] = result
 
     def compare(a, b, expect_equal):
         if a not in goldens or b not in goldens:
             return
-        diff = max(float((x - y).abs().max()) for x, y in zip(goldens[a], goldens[b]))
+        if goldens[a]["prompts"] != goldens[b]["prompts"]:
+            if expect_equal:
+                problem(f"{a} and {b} hold the same weights but got different prompts")
+            else:
+                print(f"{a} and {b}: different prompts (greedy margins differ), no logits comparison")
+            return
+        diff = max(float((x - y).abs().max()) for x, y in zip(goldens[a]["logits"], goldens[b]["logits"]))
         print(f"max |logits({a}) - logits({b})| = {diff:.3e}")
         if expect_equal and diff != 0.0:
             problem(f"{a} and {b} hold the same weights but their logits differ by {diff:.3e}")
@@ -882,7 +932,7 @@ def main() -> int:
         plain_config.rope_parameters = {"rope_type": "default", "rope_theta": LLAMA3_ROPE["rope_theta"]}
         plain = LlamaForCausalLM(plain_config)
         plain.load_state_dict(model.state_dict())
-        prompt = golden_prompts(regular_vocab(llama_tok))[-1]
+        prompt = candidate_prompt(40, regular_vocab(llama_tok), SEED, 0)
         diff = float((full_logits(plain.eval(), prompt) - full_logits(model, prompt)).abs().max())
         print(f"llama3 rope scaling moves the 40-token logits by up to {diff:.3f}")
         if diff < 10 * LOGITS_MAX_ABS:
