@@ -8,13 +8,16 @@ import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import type { IScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { renderKustomization, type Manifest } from './kustomize-render';
 import { schemaErrors, unknownFieldErrors } from './kubernetes-schema';
-import { repoPath } from './repo-paths';
+import * as path from 'node:path';
+import { REPO_ROOT } from '../helpers/repo-paths';
 
 const OVERLAYS = ['small', 'aws', 'gcp'];
 /** Secrets created outside git (Terraform or kubectl), which the manifests may reference but not contain. */
 const EXTERNAL_SECRETS = new Set(['headkv-secrets', 'headkv-api-keys']);
 
-const rendered = new Map(OVERLAYS.map((overlay) => [overlay, renderKustomization(`deploy/k8s/overlays/${overlay}`)]));
+const rendered = new Map(
+  OVERLAYS.map((overlay) => [overlay, renderKustomization(`deploy/k8s/overlays/${overlay}`)]),
+);
 
 function find(manifests: Manifest[], kind: string, name: string): Manifest {
   const found = manifests.find((manifest) => manifest.kind === kind && manifest.metadata.name === name);
@@ -97,17 +100,24 @@ for (const [overlay, manifests] of rendered) {
     const template = podTemplate(exporter);
     const [container] = template.spec?.containers ?? [];
     const scriptPath = env(container, 'REDIS_EXPORTER_SCRIPT');
-    const mount = container.volumeMounts?.find((candidate) => scriptPath?.startsWith(`${candidate.mountPath}/`));
+    const mount = container.volumeMounts?.find((candidate) =>
+      scriptPath?.startsWith(`${candidate.mountPath}/`),
+    );
     assert.ok(mount, `REDIS_EXPORTER_SCRIPT ${scriptPath} is not on a mounted volume`);
     const volume = template.spec?.volumes?.find((candidate) => candidate.name === mount.name);
     const configMap = find(manifests, 'ConfigMap', volume?.configMap?.name ?? '(no ConfigMap volume)');
     const data = configMap.data as Record<string, string>;
     const fileName = scriptPath!.slice(mount.mountPath.length + 1);
-    assert.equal(data[fileName], fs.readFileSync(repoPath('deploy/k8s/base/queue-depth.lua'), 'utf8'));
+    assert.equal(
+      data[fileName],
+      fs.readFileSync(path.join(REPO_ROOT, 'deploy/k8s/base/queue-depth.lua'), 'utf8'),
+    );
   });
 
   test(`${overlay}: pods run as non-root with pinned images, and every referenced ConfigMap exists`, () => {
-    for (const workload of manifests.filter((manifest) => ['Deployment', 'StatefulSet'].includes(manifest.kind))) {
+    for (const workload of manifests.filter((manifest) =>
+      ['Deployment', 'StatefulSet'].includes(manifest.kind),
+    )) {
       const template = podTemplate(workload);
       for (const container of containersOf(template)) {
         const where = `${workload.metadata.name}/${container.name}`;
@@ -115,12 +125,21 @@ for (const [overlay, manifests] of rendered) {
           template.spec?.securityContext?.runAsNonRoot || container.securityContext?.runAsNonRoot,
           `${where} may run as root`,
         );
-        assert.equal(container.securityContext?.allowPrivilegeEscalation, false, `${where} allows privilege escalation`);
-        assert.match(container.image ?? '', /^[^:@]+(:[\w.-]+|@sha256:[0-9a-f]{64})$/, `${where} image is not pinned`);
+        assert.equal(
+          container.securityContext?.allowPrivilegeEscalation,
+          false,
+          `${where} allows privilege escalation`,
+        );
+        assert.match(
+          container.image ?? '',
+          /^[^:@]+(:[\w.-]+|@sha256:[0-9a-f]{64})$/,
+          `${where} image is not pinned`,
+        );
         assert.doesNotMatch(container.image ?? '', /:latest$/, `${where} uses :latest`);
         for (const source of container.envFrom ?? []) {
           if (source.configMapRef) find(manifests, 'ConfigMap', source.configMapRef.name!);
-          if (source.secretRef) assert.ok(EXTERNAL_SECRETS.has(source.secretRef.name!), `${where}: unknown Secret`);
+          if (source.secretRef)
+            assert.ok(EXTERNAL_SECRETS.has(source.secretRef.name!), `${where}: unknown Secret`);
         }
       }
     }
@@ -133,9 +152,14 @@ for (const [overlay, manifests] of rendered) {
     assert.equal(container.livenessProbe?.httpGet?.path, '/healthz');
     assert.equal(container.readinessProbe?.httpGet?.path, '/readyz');
     const budget = find(manifests, 'PodDisruptionBudget', 'headkv-coordinator');
-    const selector = (budget.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+    const selector = (budget.spec as { selector: { matchLabels: Record<string, string> } }).selector
+      .matchLabels;
     for (const [key, value] of Object.entries(selector)) {
-      assert.equal(template.metadata?.labels?.[key], value, `PDB selector ${key}=${value} misses the coordinator`);
+      assert.equal(
+        template.metadata?.labels?.[key],
+        value,
+        `PDB selector ${key}=${value} misses the coordinator`,
+      );
     }
   });
 }

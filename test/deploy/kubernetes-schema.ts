@@ -7,12 +7,13 @@
 import * as path from 'node:path';
 import * as ts from 'typescript';
 import type { Manifest } from './kustomize-render';
-import { REPO_ROOT } from './repo-paths';
+import { REPO_ROOT } from '../helpers/repo-paths';
 
 /** The npm module that holds the model of each API group/version. */
 function modelModule(apiVersion: string, kind: string): string {
   if (apiVersion === 'keda.sh/v1alpha1') return `@kubernetes-models/keda/keda.sh/v1alpha1/${kind}`;
-  if (apiVersion.includes('.')) throw new Error(`no schema package for apiVersion ${apiVersion} (kind ${kind})`);
+  if (apiVersion.includes('.'))
+    throw new Error(`no schema package for apiVersion ${apiVersion} (kind ${kind})`);
   return `kubernetes-models/${apiVersion}/${kind}`;
 }
 
@@ -29,7 +30,9 @@ export function schemaErrors(label: string, manifests: Manifest[]): string[] {
     try {
       Model = require(modelModule(manifest.apiVersion, manifest.kind))[manifest.kind];
     } catch (error) {
-      errors.push(`${where}: no schema for ${manifest.apiVersion} ${manifest.kind}: ${(error as Error).message}`);
+      errors.push(
+        `${where}: no schema for ${manifest.apiVersion} ${manifest.kind}: ${(error as Error).message}`,
+      );
       continue;
     }
     try {
@@ -52,7 +55,9 @@ export function unknownFieldErrors(rendered: Map<string, Manifest[]>): string[] 
       const alias = `T${index}`;
       owners.push({ firstLine: lines.length, where: `${label}: ${manifest.kind}/${manifest.metadata.name}` });
       lines.push(`import type { I${manifest.kind} as ${alias} } from '${module}';`);
-      lines.push(...`export const manifest${index}: ${alias} = ${JSON.stringify(manifest, null, 2)};`.split('\n'));
+      lines.push(
+        ...`export const manifest${index}: ${alias} = ${JSON.stringify(manifest, null, 2)};`.split('\n'),
+      );
       index += 1;
     }
   }

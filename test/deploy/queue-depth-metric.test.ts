@@ -1,9 +1,10 @@
 // The worker autoscaling metric (deploy/k8s/base/queue-depth.lua, run by redis_exporter, read by
 // KEDA) against a real Redis holding real BullMQ jobs, queued the way the fleet queues them.
-import { after, before, beforeEach, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { Queue, Worker } from 'bullmq';
+import * as path from 'node:path';
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
 import { parse } from 'yaml';
 import {
@@ -13,142 +14,186 @@ import {
   INTERACTIVE_PRIORITY,
   REQUESTS_QUEUE,
 } from '@headkv/queue';
-import { startLocalRedisServer, type LocalRedisServer } from './local-redis-server';
-import { repoPath } from './repo-paths';
+import { freshQueueName, startRedis, type RedisServer } from '../helpers/redis';
+import { REPO_ROOT } from '../helpers/repo-paths';
 
-const SCRIPT = fs.readFileSync(repoPath('deploy/k8s/base/queue-depth.lua'), 'utf8');
+const SCRIPT = fs.readFileSync(path.join(REPO_ROOT, 'deploy/k8s/base/queue-depth.lua'), 'utf8');
+const QUEUE_LINE = /^local queue = '([^']*)'$/m;
 
-let server: LocalRedisServer;
+let server: RedisServer;
 let redis: IORedis;
-let requests: Queue;
-let batches: Queue;
+let connection: ConnectionOptions;
 
 before(async () => {
-  server = await startLocalRedisServer();
-  const connection = { host: server.host, port: server.port, maxRetriesPerRequest: null };
-  redis = new IORedis(connection);
-  requests = new Queue(REQUESTS_QUEUE, { connection, prefix: DEFAULT_QUEUE_PREFIX });
-  batches = new Queue(BATCHES_QUEUE, { connection, prefix: DEFAULT_QUEUE_PREFIX });
-});
-
-beforeEach(async () => {
-  await redis.flushdb();
+  server = await startRedis();
+  connection = { url: server.url, maxRetriesPerRequest: null };
+  redis = new IORedis(server.url);
 });
 
 after(async () => {
-  await requests.close();
-  await batches.close();
   redis.disconnect();
   await server.stop();
 });
 
+/**
+ * The fleet's queues under a prefix of their own, so that tests sharing a Redis (REDIS_URL) never
+ * see each other's jobs, and the committed script pointed at that prefix (the test below checks
+ * that the committed script reads the fleet's real prefix and queue).
+ */
+async function withFleetQueues(
+  body: (queues: {
+    requests: Queue;
+    batches: Queue;
+    prefix: string;
+    readMetric: () => Promise<Record<string, number>>;
+  }) => Promise<void>,
+): Promise<void> {
+  const prefix = freshQueueName('deploy');
+  const script = SCRIPT.replace(QUEUE_LINE, `local queue = '${prefix}:${REQUESTS_QUEUE}'`);
+  const requests = new Queue(REQUESTS_QUEUE, { connection, prefix });
+  const batches = new Queue(BATCHES_QUEUE, { connection, prefix });
+  try {
+    await body({ requests, batches, prefix, readMetric: () => readMetric(script) });
+  } finally {
+    await requests.obliterate({ force: true });
+    await batches.obliterate({ force: true });
+    await requests.close();
+    await batches.close();
+  }
+}
+
 /** Runs the script as redis_exporter does (EVAL, no keys) and checks the reply's shape on the way. */
-async function readMetric(): Promise<Record<string, number>> {
-  const reply: unknown = await redis.eval(SCRIPT, 0);
-  assert.ok(Array.isArray(reply) && reply.length % 2 === 0, `expected name/value pairs, got ${String(reply)}`);
+async function readMetric(script: string): Promise<Record<string, number>> {
+  const reply: unknown = await redis.eval(script, 0);
+  assert.ok(
+    Array.isArray(reply) && reply.length % 2 === 0,
+    `expected name/value pairs, got ${String(reply)}`,
+  );
   const values: Record<string, number> = {};
   for (let i = 0; i < reply.length; i += 2) {
     const name: unknown = reply[i];
     const value: unknown = reply[i + 1];
     // redis_exporter reads the reply as a map of bulk strings and parses each value as a float.
     assert.equal(typeof name, 'string', `name at ${i} is not a string`);
-    assert.equal(typeof value, 'string', `value of ${String(name)} is not a string (redis_exporter rejects it)`);
+    assert.equal(
+      typeof value,
+      'string',
+      `value of ${String(name)} is not a string (redis_exporter rejects it)`,
+    );
     values[name as string] = Number.parseFloat(value as string);
   }
   return values;
 }
 
+test('the committed script reads the fleet request queue under the default prefix', () => {
+  assert.equal(QUEUE_LINE.exec(SCRIPT)?.[1], `${DEFAULT_QUEUE_PREFIX}:${REQUESTS_QUEUE}`);
+});
+
 const batchLine = { priority: BATCH_PRIORITY };
 const interactive = { priority: INTERACTIVE_PRIORITY };
 
 test('an empty queue reads zero on every value', async () => {
-  assert.deepEqual(await readMetric(), {
-    headkv_requests_waiting: 0,
-    headkv_requests_active: 0,
-    headkv_requests_delayed: 0,
-    headkv_requests_outstanding: 0,
+  await withFleetQueues(async ({ readMetric }) => {
+    assert.deepEqual(await readMetric(), {
+      headkv_requests_waiting: 0,
+      headkv_requests_active: 0,
+      headkv_requests_delayed: 0,
+      headkv_requests_outstanding: 0,
+    });
   });
 });
 
 test('prioritized jobs, which is every fleet request, count as waiting; the wait list alone misses them', async () => {
-  for (let i = 0; i < 3; i += 1) await requests.add('chat', { line: i }, batchLine);
-  for (let i = 0; i < 2; i += 1) await requests.add('chat', { line: i }, interactive);
-  await requests.add('chat', { unprioritized: true });
+  await withFleetQueues(async ({ requests, prefix, readMetric }) => {
+    for (let i = 0; i < 3; i += 1) await requests.add('chat', { line: i }, batchLine);
+    for (let i = 0; i < 2; i += 1) await requests.add('chat', { line: i }, interactive);
+    await requests.add('chat', { unprioritized: true });
 
-  const counts = await requests.getJobCounts('wait', 'prioritized');
-  assert.deepEqual(counts, { wait: 1, prioritized: 5 });
-  // What KEDA's redis list scaler (LLEN of the wait list) would report:
-  assert.equal(await redis.llen(`${DEFAULT_QUEUE_PREFIX}:${REQUESTS_QUEUE}:wait`), 1);
+    const counts = await requests.getJobCounts('wait', 'prioritized');
+    assert.deepEqual(counts, { wait: 1, prioritized: 5 });
+    // What KEDA's redis list scaler (LLEN of the wait list) would report:
+    assert.equal(await redis.llen(`${prefix}:${REQUESTS_QUEUE}:wait`), 1);
 
-  const metric = await readMetric();
-  assert.equal(metric.headkv_requests_waiting, 6);
-  assert.equal(metric.headkv_requests_outstanding, 6);
+    const metric = await readMetric();
+    assert.equal(metric.headkv_requests_waiting, 6);
+    assert.equal(metric.headkv_requests_outstanding, 6);
+  });
 });
 
 test('delayed retries count once due, not before; other queues never count', async () => {
-  await requests.add('chat', { retry: 'later' }, { ...batchLine, delay: 3_600_000 });
-  await requests.add('chat', { retry: 'later' }, { ...batchLine, delay: 3_600_000 });
-  await requests.add('chat', { retry: 'due' }, { ...batchLine, delay: 1 });
-  await requests.add('chat', { fresh: true }, batchLine);
-  for (let i = 0; i < 4; i += 1) await batches.add('finalize', { batch: i });
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await withFleetQueues(async ({ requests, batches, readMetric }) => {
+    await requests.add('chat', { retry: 'later' }, { ...batchLine, delay: 3_600_000 });
+    await requests.add('chat', { retry: 'later' }, { ...batchLine, delay: 3_600_000 });
+    await requests.add('chat', { retry: 'due' }, { ...batchLine, delay: 1 });
+    await requests.add('chat', { fresh: true }, batchLine);
+    for (let i = 0; i < 4; i += 1) await batches.add('finalize', { batch: i });
+    await new Promise((resolve) => setTimeout(resolve, 50));
 
-  // BullMQ itself still holds all three in the delayed set: no worker has promoted the due one.
-  assert.deepEqual(await requests.getJobCounts('delayed', 'prioritized'), { delayed: 3, prioritized: 1 });
-  const metric = await readMetric();
-  assert.equal(metric.headkv_requests_waiting, 2);
-  assert.equal(metric.headkv_requests_delayed, 2);
-  assert.equal(metric.headkv_requests_outstanding, 2);
+    // BullMQ itself still holds all three in the delayed set: no worker has promoted the due one.
+    assert.deepEqual(await requests.getJobCounts('delayed', 'prioritized'), { delayed: 3, prioritized: 1 });
+    const metric = await readMetric();
+    assert.equal(metric.headkv_requests_waiting, 2);
+    assert.equal(metric.headkv_requests_delayed, 2);
+    assert.equal(metric.headkv_requests_outstanding, 2);
+  });
 });
 
 test('a paused queue keeps its jobs counted as waiting', async () => {
-  await requests.add('chat', { line: 1 }, batchLine);
-  await requests.add('chat', { line: 2 });
-  await requests.pause();
-  // BullMQ 5 moves the wait list to <queue>:paused; prioritized jobs stay in their set.
-  assert.deepEqual(await requests.getJobCounts('paused', 'prioritized'), { paused: 1, prioritized: 1 });
-  assert.equal((await readMetric()).headkv_requests_waiting, 2);
-  await requests.resume();
-  assert.equal((await readMetric()).headkv_requests_waiting, 2);
+  await withFleetQueues(async ({ requests, readMetric }) => {
+    await requests.add('chat', { line: 1 }, batchLine);
+    await requests.add('chat', { line: 2 });
+    await requests.pause();
+    // BullMQ 5 moves the wait list to <queue>:paused; prioritized jobs stay in their set.
+    assert.deepEqual(await requests.getJobCounts('paused', 'prioritized'), { paused: 1, prioritized: 1 });
+    assert.equal((await readMetric()).headkv_requests_waiting, 2);
+    await requests.resume();
+    assert.equal((await readMetric()).headkv_requests_waiting, 2);
+  });
 });
 
 test('jobs a worker holds count as active and keep the outstanding total until they finish', async () => {
-  const connection = { host: server.host, port: server.port, maxRetriesPerRequest: null };
-  const worker = new Worker(REQUESTS_QUEUE, null, { connection, prefix: DEFAULT_QUEUE_PREFIX });
-  try {
-    await requests.add('chat', { line: 1 }, batchLine);
-    await requests.add('chat', { line: 2 }, interactive);
-    await requests.add('chat', { line: 3 }, batchLine);
+  await withFleetQueues(async ({ requests, prefix, readMetric }) => {
+    const worker = new Worker(REQUESTS_QUEUE, null, { connection, prefix });
+    try {
+      await requests.add('chat', { line: 1 }, batchLine);
+      await requests.add('chat', { line: 2 }, interactive);
+      await requests.add('chat', { line: 3 }, batchLine);
 
-    const token = 'deploy-test-worker';
-    const job = await worker.getNextJob(token);
-    assert.ok(job, 'the worker got no job');
-    assert.equal(job.opts.priority, INTERACTIVE_PRIORITY, 'interactive requests are taken first');
-    let metric = await readMetric();
-    assert.deepEqual(
-      [metric.headkv_requests_waiting, metric.headkv_requests_active, metric.headkv_requests_outstanding],
-      [2, 1, 3],
-    );
+      const token = 'deploy-test-worker';
+      const job = await worker.getNextJob(token);
+      assert.ok(job, 'the worker got no job');
+      assert.equal(job.opts.priority, INTERACTIVE_PRIORITY, 'interactive requests are taken first');
+      let metric = await readMetric();
+      assert.deepEqual(
+        [metric.headkv_requests_waiting, metric.headkv_requests_active, metric.headkv_requests_outstanding],
+        [2, 1, 3],
+      );
 
-    await job.moveToCompleted({ done: true }, token, false);
-    metric = await readMetric();
-    assert.deepEqual(
-      [metric.headkv_requests_waiting, metric.headkv_requests_active, metric.headkv_requests_outstanding],
-      [2, 0, 2],
-    );
-  } finally {
-    await worker.close();
-  }
+      await job.moveToCompleted({ done: true }, token, false);
+      metric = await readMetric();
+      assert.deepEqual(
+        [metric.headkv_requests_waiting, metric.headkv_requests_active, metric.headkv_requests_outstanding],
+        [2, 0, 2],
+      );
+    } finally {
+      await worker.close();
+    }
+  });
 });
 
 test('the ScaledObject reads a value the script publishes, from the exporter in the fleet namespace', async () => {
-  const published = Object.keys(await readMetric());
-  const scaledObject = parse(fs.readFileSync(repoPath('deploy/k8s/base/worker-scaledobject.yaml'), 'utf8'));
+  const published = Object.keys(await readMetric(SCRIPT));
+  const scaledObject = parse(
+    fs.readFileSync(path.join(REPO_ROOT, 'deploy/k8s/base/worker-scaledobject.yaml'), 'utf8'),
+  );
   const [trigger] = scaledObject.spec.triggers;
   assert.equal(trigger.type, 'metrics-api');
   assert.equal(trigger.metadata.format, 'prometheus');
   const selected = /^redis_script_values\{key="([^"]+)"\}$/.exec(trigger.metadata.valueLocation);
-  assert.ok(selected, `valueLocation ${trigger.metadata.valueLocation} does not select a redis_script_values series`);
+  assert.ok(
+    selected,
+    `valueLocation ${trigger.metadata.valueLocation} does not select a redis_script_values series`,
+  );
   assert.ok(published.includes(selected[1]), `the script publishes no value named ${selected[1]}`);
   assert.equal(selected[1], 'headkv_requests_outstanding');
 });
