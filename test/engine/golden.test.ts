@@ -2,6 +2,7 @@
 // every model's greedy ids, all cases decoded together in one batch, and the last prompt
 // position's logits through the addon within the fixture's tolerance.
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { test } from 'node:test';
 
 import { Engine, loadNativeAddon } from '@headkv/engine';
@@ -15,7 +16,7 @@ test('golden fixtures exist', () => {
 });
 
 for (const golden of fixtures) {
-  test(`greedy tokens of ${golden.model} match transformers, batched`, async () => {
+  test(`greedy tokens of ${path.basename(golden.file, '.json')} match transformers, batched`, async () => {
     const engine = await Engine.load(golden.modelDir, { maxSequences: golden.cases.length, threads: 2 });
     try {
       const results = await Promise.all(
@@ -37,7 +38,7 @@ for (const golden of fixtures) {
     }
   });
 
-  test(`last-position logits of ${golden.model} within ${golden.tolerance.logits_max_abs}`, async () => {
+  test(`last-position logits of ${path.basename(golden.file, '.json')} within ${golden.tolerance.logits_max_abs}`, async () => {
     const model = await loadNativeAddon().loadModel(golden.modelDir, { threads: 2 });
     const context = model.createContext({ maxSequences: 1, kvCacheBytes: 64 << 20 });
     try {
