@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -7,13 +9,11 @@ import type { INestApplication } from '@nestjs/common';
 import { LocalDirectoryStorage } from '@headkv/storage';
 import { coordinatorConfigFromEnv } from '../../apps/coordinator/src/config/coordinator-config';
 import { startCoordinator } from '../../apps/coordinator/src/create-coordinator';
-import { startLocalRedisServer } from '../../apps/coordinator/src/embedded/local-redis-server';
+import { startRedis } from '../helpers/redis';
+import { REPO_ROOT } from '../helpers/repo-paths';
 
 /** Redis for one test file: REDIS_URL when set (CI), else a throwaway redis-server from PATH. */
-export async function testRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => undefined };
-  return startLocalRedisServer();
-}
+export const testRedis = startRedis;
 
 /** A queue prefix no other test uses, so tests sharing one Redis never see each other's jobs. */
 export function freshPrefix(): string {
@@ -134,4 +134,69 @@ export function chatLine(
     url: '/v1/chat/completions',
     body: { model, messages: [{ role: 'user', content }], max_tokens: 4, ...extra },
   });
+}
+
+/** A worker process (apps/worker) for end-to-end tests: real engine, real queue. */
+export interface WorkerProcess {
+  child: ChildProcess;
+  workerId: string;
+  output(): string;
+  /** SIGTERM and wait for the exit (graceful drain). */
+  stop(): Promise<number | null>;
+}
+
+export const WORKER_MAIN = path.join(REPO_ROOT, 'dist', 'apps', 'worker', 'src', 'main.js');
+export const TINY_MODEL_DIR = path.join(REPO_ROOT, 'models', 'tiny-random-llama');
+
+export function spawnWorker(
+  redisUrl: string,
+  prefix: string,
+  workerId: string,
+  env: Record<string, string> = {},
+): WorkerProcess {
+  const child = spawn(process.execPath, [WORKER_MAIN], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      ...fastFleetEnv(redisUrl, prefix),
+      HEADKV_WORKER_ID: workerId,
+      HEADKV_MODEL_DIR: TINY_MODEL_DIR,
+      HEADKV_MAX_SEQUENCES: '4',
+      HEADKV_THREADS: '1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20000));
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  return {
+    child,
+    workerId,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+  };
+}
+
+/** Waits until GET /v1/workers lists exactly `ids` (joined and, for removed ones, gone). */
+export async function waitForWorkers(
+  api: ReturnType<typeof client>,
+  ids: string[],
+  timeoutMs = 30000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await api.json('GET', '/v1/workers');
+    const live = (body.data as Array<{ workerId: string }>).map((worker) => worker.workerId).sort();
+    if (JSON.stringify(live) === JSON.stringify([...ids].sort())) return;
+    if (Date.now() > deadline)
+      throw new Error(`workers ${JSON.stringify(live)} never became ${JSON.stringify(ids)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -131,6 +131,13 @@ function validateKvCompression(value: unknown): KvCompression | undefined {
   const result: KvCompression = { method: value.method as KvMethod };
   const kvSize = optionalNumber(value, 'kv_size', { min: 9, max: 1 << 20, integer: true });
   if (kvSize !== undefined) result.kv_size = kvSize;
+  if (result.method !== 'full' && kvSize === undefined) {
+    throw ApiError.invalidRequest(
+      `'kv_compression.kv_size' is required for method '${result.method}'`,
+      'kv_compression.kv_size',
+      'missing_required_parameter',
+    );
+  }
   const beta = optionalNumber(value, 'beta', { min: 1, max: 1000, integer: false });
   if (beta !== undefined) result.beta = beta;
   if (value.granularity !== undefined && value.granularity !== null) {

@@ -1,0 +1,38 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ClientsModule, Transport } from '@nestjs/microservices';
+import { redisOptionsFromUrl } from '@headkv/queue';
+import { WORKER_CONFIG, type WorkerConfig } from './config/worker-config';
+import { engineProvider } from './engine/engine.provider';
+import { FLEET_CLIENT, HeartbeatService } from './fleet/heartbeat.service';
+import { RequestWorker } from './processing/request-worker.service';
+
+@Module({})
+export class WorkerModule {
+  static forRoot(config: WorkerConfig): DynamicModule {
+    const redis = redisOptionsFromUrl(config.redisUrl);
+    return {
+      module: WorkerModule,
+      imports: [
+        ClientsModule.register([
+          {
+            name: FLEET_CLIENT,
+            transport: Transport.REDIS,
+            options: {
+              host: redis.host,
+              port: redis.port,
+              db: redis.db,
+              username: redis.username,
+              password: redis.password,
+            },
+          },
+        ]),
+      ],
+      providers: [
+        { provide: WORKER_CONFIG, useValue: config },
+        engineProvider,
+        RequestWorker,
+        HeartbeatService,
+      ],
+    };
+  }
+}
