@@ -14,6 +14,7 @@ import {
   ProfileError,
   RETRIEVAL_NEEDLES,
   RETRIEVAL_REASONING_NEEDLES,
+  spanOfText,
 } from '@headkv/profiles';
 
 // A real (word-level) Hugging Face tokenizer: words and punctuation marks are tokens.
@@ -161,4 +162,31 @@ test('locateSpan finds the answer tokens in the prompt', () => {
   assert.deepEqual(locateSpan([5, 1, 2, 4, 6], [1, 2, 3]), { begin: 1, end: 4 });
   assert.throws(() => locateSpan([1, 2], []), /no tokens/);
   assert.throws(() => locateSpan([1], [1, 2]), /2 answer tokens do not fit a 1-token prompt/);
+});
+
+test('spanOfText locates the scored sentence with the tokenizer that made the prompt', () => {
+  const needle = RETRIEVAL_REASONING_NEEDLES[2]; // the answer is the needle's second sentence
+  const trial = buildProbeTrials(
+    { method: 'headkv-r2', maxLength: 700, seed: 4, nLengths: 1, nDepths: 1, needles: [needle] },
+    countTokens,
+  )[0];
+  const words = Array.from(
+    new Set(
+      trial.prompt
+        .split(/\b/)
+        .map((w) => w.trim())
+        .filter((w) => w !== ''),
+    ),
+  );
+  const tok = wordTokenizer(words);
+  const encoder = {
+    encode: (text: string, options: { addSpecialTokens: boolean }) =>
+      tok.encode(text, { add_special_tokens: options.addSpecialTokens }).ids,
+  };
+  const promptIds = encoder.encode(trial.prompt, { addSpecialTokens: false });
+  const span = spanOfText(promptIds, needle.answer, encoder);
+  const answerIds = encoder.encode(needle.answer, { addSpecialTokens: false });
+  assert.deepEqual(promptIds.slice(span.begin, span.end), answerIds);
+  const firstSentence = encoder.encode(needle.needle.split('. ')[0], { addSpecialTokens: false });
+  assert.ok(span.begin >= firstSentence.length, 'span must be the second sentence, not the distractor');
 });

@@ -27,6 +27,8 @@ export function validProfile(): HeadProfile {
       depths: [0, 50, 100],
       needles: ['r2-a'],
       seed: 3,
+      buffer: 200,
+      counted_trials: 'correct',
     },
     engine_version: '0.1.0',
     created_at: '2026-11-28T00:00:00.000Z',

@@ -106,6 +106,10 @@ test('schema errors name the field', () => {
     withChange((p) => p.probe && (p.probe.depths = [0, 120])),
     'probe.depths[1]',
   );
+  rejects(
+    withChange((p) => p.probe && (p.probe.counted_trials = 'some' as 'all')),
+    'probe.counted_trials',
+  );
   rejects([1, 2], '(root)');
 });
 

@@ -42,3 +42,11 @@ export type { ProbeTrial, ProbeTrialOptions, TokenCounter } from './probe-prompt
 export { isAnswerCorrect, qaTokens, rouge1Recall, rougeTokens, tokenF1 } from './answer-check';
 export { aggregateTrialScores } from './trial-scores';
 export type { TrialScores } from './trial-scores';
+export { profileModel, spanOfText } from './profile-run';
+export type {
+  ProbeRule,
+  ProbeRunner,
+  ProbeRunResult,
+  ProfileRunOptions,
+  ProfileTokenizer,
+} from './profile-run';

@@ -31,6 +31,11 @@ const probeSchema = z
     depths: z.array(z.number().min(0).max(100)).min(1),
     needles: z.array(z.string().min(1)).min(1),
     seed: z.number().int().nonnegative(),
+    // Tokens of each length left for the question and the answer.
+    buffer: z.number().int().nonnegative(),
+    // 'correct': the paper's rule (only trials answered correctly); 'all': every trial (for
+    // models too small to answer, e.g. test models).
+    counted_trials: z.enum(['correct', 'all']),
   })
   .strict();
 
