@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import {
   Engine,
   GenerateRequest,
+  GenerateResult,
   loadNativeAddon,
   ModelInfo,
   NativeContext,
