@@ -15,7 +15,12 @@ import { jsonBody } from './http/json-body.middleware';
 /** Builds and starts a coordinator: HTTP API, batch finalizer and the fleet's heartbeat listener. */
 export async function startCoordinator(
   config: CoordinatorConfig,
-  options: { storage?: FileStorage; logger?: LoggerService | false } = {},
+  options: {
+    storage?: FileStorage;
+    logger?: LoggerService | false;
+    /** false when the caller owns signal handling (headkv serve stops its parts in order). */
+    shutdownHooks?: boolean;
+  } = {},
 ): Promise<NestExpressApplication> {
   const storage = options.storage ?? storageFromEnv();
   const app = await NestFactory.create<NestExpressApplication>(CoordinatorModule.forRoot(config, storage), {
@@ -36,7 +41,7 @@ export async function startCoordinator(
       password: redis.password,
     },
   });
-  app.enableShutdownHooks();
+  if (options.shutdownHooks !== false) app.enableShutdownHooks();
   await app.startAllMicroservices();
   await app.listen(config.port, config.host);
   const logger = new Logger('coordinator');

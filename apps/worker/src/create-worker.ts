@@ -7,10 +7,16 @@ import { WorkerModule } from './worker.module';
 /** Builds and starts a worker: engine, request consumer, heartbeats; SIGTERM drains it. */
 export async function startWorker(
   config: WorkerConfig,
-  logger?: LoggerService | false,
+  options: {
+    logger?: LoggerService | false;
+    /** false when the caller owns signal handling (headkv serve stops its parts in order). */
+    shutdownHooks?: boolean;
+  } = {},
 ): Promise<INestApplicationContext> {
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { logger });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
+    logger: options.logger,
+  });
+  if (options.shutdownHooks !== false) app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.init();
   return app;
 }
