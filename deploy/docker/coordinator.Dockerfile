@@ -31,7 +31,10 @@ COPY --from=build /src/libs ./libs
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/bin ./bin
 COPY --from=build /src/native/build/Release/headkv.node ./native/build/Release/headkv.node
-# The official Node image ships the unprivileged user "node" (uid 1000).
+# Batch files of the local storage adapter (HEADKV_STORAGE_DIR); a volume mounted here inherits the
+# owner, so the unprivileged user can write it. The official Node image ships that user, "node"
+# (uid 1000).
+RUN mkdir -p /app/data/files && chown -R 1000:1000 /app/data
 USER 1000:1000
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
