@@ -24,6 +24,8 @@ Napi::Function Context::DefineClass(Napi::Env env) {
                                               InstanceMethod<&Context::Logits>("logits"),
                                               InstanceMethod<&Context::Selection>("selection"),
                                               InstanceMethod<&Context::Stats>("stats"),
+                                              InstanceMethod<&Context::AttachProbe>("attachProbe"),
+                                              InstanceMethod<&Context::ProbeScores>("probeScores"),
                                               InstanceMethod<&Context::Dispose>("dispose"),
                                               InstanceAccessor<&Context::IsDisposed>("disposed"),
                                               InstanceAccessor<&Context::IsBusy>("busy"),

@@ -44,6 +44,9 @@ class Context : public Napi::ObjectWrap<Context> {
   Napi::Value Logits(const Napi::CallbackInfo &info);
   Napi::Value Selection(const Napi::CallbackInfo &info);
   Napi::Value Stats(const Napi::CallbackInfo &info);
+  // Head-importance profiling (context_probe.cc).
+  Napi::Value AttachProbe(const Napi::CallbackInfo &info);
+  Napi::Value ProbeScores(const Napi::CallbackInfo &info);
   Napi::Value Dispose(const Napi::CallbackInfo &info);
   Napi::Value IsDisposed(const Napi::CallbackInfo &info);
   Napi::Value IsBusy(const Napi::CallbackInfo &info);

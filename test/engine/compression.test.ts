@@ -139,3 +139,29 @@ test('headkv-r2 requests batched with full ones equal each alone', async () => {
     await engine.dispose();
   }
 });
+
+test('attention probes score every head over the decode steps', async () => {
+  for (const rule of ['retrieval', 'retrieval-reasoning'] as const) {
+    const id = context.addSequence(promptIds(), { maxNewTokens: 6 }, { method: 'full' });
+    try {
+      assert.throws(() => context.attachProbe(id, 'copy' as never, 0, 4), /rule must be/);
+      context.attachProbe(id, rule, 20, 40);
+      await context.prefill(id);
+      for (let step = 0; step < 5; step++) await context.step();
+      const scores = context.probeScores(id);
+      assert.ok(scores instanceof Float64Array);
+      assert.equal(scores.length, info.nLayers * info.nHeads);
+      assert.ok(
+        scores.every((score) => Number.isFinite(score) && score >= 0),
+        rule,
+      );
+      if (rule === 'retrieval-reasoning')
+        assert.ok(
+          scores.some((score) => score > 0),
+          'some head attends the span',
+        );
+    } finally {
+      context.remove(id);
+    }
+  }
+});

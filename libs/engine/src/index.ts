@@ -27,4 +27,5 @@ export type {
   NativeModelInfo as ModelInfo,
   NativeSelection,
   NativeSequenceInfo,
+  ProbeRule as NativeProbeRule,
 } from './native-addon';

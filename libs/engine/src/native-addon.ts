@@ -97,6 +97,9 @@ export interface NativeSelection {
   positions: Int32Array;
 }
 
+// Head-importance probe rules: HeadKV-R (retrieval) and HeadKV-R2 (retrieval-reasoning).
+export type ProbeRule = 'retrieval' | 'retrieval-reasoning';
+
 export interface NativeContext {
   readonly disposed: boolean;
   readonly busy: boolean;
@@ -109,6 +112,10 @@ export interface NativeContext {
   logits(id: number): Float32Array;
   selection(id: number): NativeSelection;
   stats(): NativeContextStats;
+  // Scores the decode steps of a pending full-cache sequence against the prompt span
+  // [spanBegin, spanEnd); probeScores() returns n_layers * n_heads totals, layer-major.
+  attachProbe(id: number, rule: ProbeRule, spanBegin: number, spanEnd: number): void;
+  probeScores(id: number): Float64Array;
   dispose(): void;
 }
 
