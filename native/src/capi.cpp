@@ -8,6 +8,7 @@
 
 #include "compress/probe_scoring.h"
 #include "context.h"
+#include "cpu/cpu_backend.h"
 #include "error.h"
 #include "headkv.h"
 #include "model.h"
@@ -119,7 +120,7 @@ hkv_status hkv_context_create(hkv_model *model, const hkv_context_params *params
     require(p.prefill_chunk >= 1, "context.prefill_chunk: must be >= 1");
     require(p.max_context >= 0, "context.max_context: must be >= 0");
     const hkv::Config &c = model->loaded->config;
-    const int64_t page_bytes = int64_t(2) * p.page_tokens * c.head_dim * (int64_t)sizeof(float);
+    const int64_t page_bytes = hkv::CpuBackend::page_bytes(c, p.page_tokens);
     if (p.kv_cache_bytes < page_bytes * c.n_layers * c.n_kv_heads)
       throw hkv::Error(HKV_ERR_INVALID_ARGUMENT, "context.kv_cache_bytes: " + std::to_string(p.kv_cache_bytes) +
                                                      " cannot hold one page per layer and KV head (" +
@@ -130,7 +131,9 @@ hkv_status hkv_context_create(hkv_model *model, const hkv_context_params *params
                                                      std::to_string(c.max_positions));
     auto ctx = std::make_unique<hkv_context>();
     ctx->model = model;
-    ctx->ctx = std::make_unique<hkv::Context>(*model->loaded, *model->pool, p);
+    const int64_t n_pages = p.kv_cache_bytes / page_bytes;
+    auto backend = std::make_unique<hkv::CpuBackend>(*model->loaded, *model->pool, n_pages, p.page_tokens, p.prefill_chunk);
+    ctx->ctx = std::make_unique<hkv::Context>(c, p, std::move(backend), hkv::PagePool(n_pages, p.page_tokens, page_bytes));
     *out = ctx.release();
   });
 }

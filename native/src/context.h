@@ -1,5 +1,5 @@
-// context.h: one inference session: the page pool, the sequences, and the two phases of the
-// forward pass (chunked layer-major prefill with compression, batched decode steps).
+// context.h: one inference session, independent of the device: the sequences, admission
+// control against the page pool, sampling and stopping. The forward pass is the backend's.
 #pragma once
 
 #include <map>
@@ -7,18 +7,17 @@
 #include <mutex>
 #include <vector>
 
+#include "backend.h"
 #include "headkv.h"
 #include "kv_cache.h"
 #include "model.h"
-#include "rope.h"
 #include "sequence.h"
-#include "thread_pool.h"
 
 namespace hkv {
 
 class Context {
  public:
-  Context(const LoadedModel &model, ThreadPool &pool, const hkv_context_params &params);
+  Context(const Config &cfg, const hkv_context_params &params, std::unique_ptr<Backend> backend, PagePool pages);
 
   int32_t add(const int32_t *prompt, int32_t n_prompt, const hkv_sampling_params &sampling, const hkv_kv_params &kv);
   int32_t prefill(int32_t id, hkv_progress_fn progress, void *user);
@@ -30,22 +29,18 @@ class Context {
   const Sequence &get(int32_t id) const;
   hkv_seq_info info(int32_t id) const;
   hkv_context_stats stats() const;
-  int64_t token_bytes() const { return int64_t(2) * cfg_.head_dim * sizeof(float); }  // K+V of one token, one head
 
  private:
   Sequence &get_mut(int32_t id);
+  int64_t token_bytes() const { return pages_.page_bytes() / pages_.page_tokens(); }  // K+V of one token, one head
   int64_t pages_needed(const Sequence &seq) const;
   int64_t pages_promised() const;  // reserved by admitted sequences but not yet taken
-  void prefill_layer(Sequence &seq, int layer, float *x, int n, hkv_progress_fn progress, void *user);
-  void store_layer(Sequence &seq, int layer, const float *keys, const float *values, int n,
-                   const std::vector<float> &q_window);
+  void release(Sequence &seq);
   void finish_token(Sequence &seq, int32_t token);
 
   const Config &cfg_;
-  const Weights &w_;
-  ThreadPool &pool_;
   hkv_context_params params_;
-  Rope rope_;
+  std::unique_ptr<Backend> backend_;
   PagePool pages_;
   std::map<int32_t, std::unique_ptr<Sequence>> seqs_;
   mutable std::mutex seqs_mutex_;  // guards the map's structure for cancel() from other threads

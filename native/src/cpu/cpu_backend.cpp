@@ -1,0 +1,254 @@
+#include "cpu/cpu_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "compress/compress.h"
+#include "cpu/ops.h"
+#include "error.h"
+
+namespace hkv {
+
+namespace {
+
+// Activations of one forward pass over m tokens (a prefill chunk or a decode batch).
+struct Activations {
+  std::vector<float> xn;    // [m][hidden]       normalised input of a sub-layer
+  std::vector<float> q;     // [m][q_dim]        queries (after RoPE)
+  std::vector<float> k;     // [m][kv_dim]       keys (after RoPE)
+  std::vector<float> v;     // [m][kv_dim]       values
+  std::vector<float> att;   // [m][q_dim]        attention output, heads concatenated
+  std::vector<float> proj;  // [m][hidden]       output projection of attention or MLP
+  std::vector<float> gate;  // [m][intermediate] gate_proj, then silu(gate) * up
+  std::vector<float> up;    // [m][intermediate] up_proj
+
+  Activations(const Config &c, int m)
+      : xn((size_t)m * c.hidden), q((size_t)m * c.q_dim()), k((size_t)m * c.kv_dim()), v((size_t)m * c.kv_dim()),
+        att((size_t)m * c.q_dim()), proj((size_t)m * c.hidden), gate((size_t)m * c.intermediate),
+        up((size_t)m * c.intermediate) {}
+};
+
+void add_inplace(float *x, const float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+// The MLP sub-layer with its residual: x[m] += down(silu(gate(norm(x))) * up(norm(x))).
+void mlp(ThreadPool &pool, const Config &c, const LayerWeights &lw, Activations &a, float *x, int m) {
+  cpu::rmsnorm(pool, a.xn.data(), x, lw.ffn_norm, m, c.hidden, c.rms_eps);
+  cpu::matmul(pool, a.gate.data(), a.xn.data(), lw.w_gate, nullptr, m, c.intermediate, c.hidden);
+  cpu::matmul(pool, a.up.data(), a.xn.data(), lw.w_up, nullptr, m, c.intermediate, c.hidden);
+  cpu::silu_mul(pool, a.gate.data(), a.up.data(), (int64_t)m * c.intermediate);
+  cpu::matmul(pool, a.proj.data(), a.gate.data(), lw.w_down, nullptr, m, c.hidden, c.intermediate);
+  add_inplace(x, a.proj.data(), (int64_t)m * c.hidden);
+}
+
+// Q, K, V of m tokens at the given positions, RoPE applied.
+void qkv(ThreadPool &pool, const Config &c, const LayerWeights &lw, const Rope &rope, Activations &a, const float *x,
+         int m, const int32_t *positions) {
+  cpu::rmsnorm(pool, a.xn.data(), x, lw.attn_norm, m, c.hidden, c.rms_eps);
+  cpu::matmul(pool, a.q.data(), a.xn.data(), lw.wq, lw.bq, m, c.q_dim(), c.hidden);
+  cpu::matmul(pool, a.k.data(), a.xn.data(), lw.wk, lw.bk, m, c.kv_dim(), c.hidden);
+  cpu::matmul(pool, a.v.data(), a.xn.data(), lw.wv, lw.bv, m, c.kv_dim(), c.hidden);
+  pool.parallel_for(m, 8, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; t++) {
+      rope.apply(a.q.data() + t * c.q_dim(), c.n_heads, positions[t]);
+      rope.apply(a.k.data() + t * c.kv_dim(), c.n_kv_heads, positions[t]);
+    }
+  });
+}
+
+// Cache head h of a sequence reads KV head h / per_kv: one KV head per cache head at kv-head
+// granularity, a copy per query head of the group at query-head granularity.
+int cache_heads_per_kv_head(const Config &c, const Sequence &seq) { return seq.plan.cache_heads / c.n_kv_heads; }
+
+}  // namespace
+
+CpuBackend::CpuBackend(const LoadedModel &model, ThreadPool &pool, int64_t n_pages, int page_tokens, int prefill_chunk)
+    : cfg_(model.config),
+      w_(model.weights),
+      pool_(pool),
+      rope_(model.config.rope, model.config.head_dim),
+      page_tokens_(page_tokens),
+      prefill_chunk_(std::max(1, prefill_chunk)),
+      kv_(new float[n_pages * 2 * page_tokens * model.config.head_dim]) {}
+
+void CpuBackend::append(PagePool &pages, HeadCache &head, const float *k, const float *v, int32_t position) {
+  const int slot = reserve_slot(pages, head, position);
+  if (slot < 0) throw Error(HKV_ERR_OUT_OF_MEMORY, "KV cache: page pool exhausted");
+  const int hd = cfg_.head_dim;
+  std::memcpy(keys(head.pages.back()) + (int64_t)slot * hd, k, sizeof(float) * hd);
+  std::memcpy(values(head.pages.back()) + (int64_t)slot * hd, v, sizeof(float) * hd);
+}
+
+void CpuBackend::prefill(Sequence &seq, PagePool &pages, hkv_progress_fn progress, void *user) {
+  const Config &c = cfg_;
+  const int n = (int)seq.prompt.size();
+  // The residual stream of the whole prompt; layers run one after the other over all of it,
+  // so only one layer's full K/V exists at a time, and it is compressed before the next layer.
+  std::vector<float> x((size_t)n * c.hidden);
+  for (int t = 0; t < n; t++)
+    std::memcpy(&x[(size_t)t * c.hidden], w_.embed + (int64_t)seq.prompt[t] * c.hidden, sizeof(float) * c.hidden);
+  for (int l = 0; l < c.n_layers; l++) {
+    if (seq.cancelled) throw Error(HKV_ERR_CANCELLED, "sequence " + std::to_string(seq.id) + " was cancelled during prefill");
+    prefill_layer(seq, pages, l, x.data(), n, progress, user);
+  }
+  std::vector<float> last(c.hidden);
+  cpu::rmsnorm(pool_, last.data(), &x[(size_t)(n - 1) * c.hidden], w_.final_norm, 1, c.hidden, c.rms_eps);
+  seq.logits.resize(c.vocab);
+  cpu::matmul(pool_, seq.logits.data(), last.data(), w_.lm_head, nullptr, 1, c.vocab, c.hidden);
+}
+
+void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float *x, int n, hkv_progress_fn progress,
+                               void *user) {
+  const Config &c = cfg_;
+  const LayerWeights &lw = w_.layers[layer];
+  const int chunk = prefill_chunk_;
+  const int hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), group = c.group();
+  const float scale = 1.0f / std::sqrt((float)hd);
+  const int window = seq.plan.compress ? seq.plan.window : 0;
+
+  std::vector<float> keys((size_t)n * kv_dim), values((size_t)n * kv_dim);  // [n][kv_dim]: this layer's full K/V
+  std::vector<float> q_window((size_t)window * q_dim);                       // [window][n_heads][head_dim]
+  Activations a(c, std::min(chunk, n));
+  std::vector<int32_t> positions(chunk);
+
+  for (int c0 = 0; c0 < n; c0 += chunk) {
+    const int m = std::min(chunk, n - c0);
+    float *xc = x + (int64_t)c0 * c.hidden;
+    for (int t = 0; t < m; t++) positions[t] = c0 + t;
+    qkv(pool_, c, lw, rope_, a, xc, m, positions.data());
+    std::memcpy(&keys[(size_t)c0 * kv_dim], a.k.data(), sizeof(float) * m * kv_dim);
+    std::memcpy(&values[(size_t)c0 * kv_dim], a.v.data(), sizeof(float) * m * kv_dim);
+    for (int t = 0; t < m; t++) {
+      const int p = c0 + t;
+      if (p >= n - window)
+        std::memcpy(&q_window[(size_t)(p - (n - window)) * q_dim], &a.q[(size_t)t * q_dim], sizeof(float) * q_dim);
+    }
+    // Causal attention of the chunk's queries over keys [0, own position].
+    pool_.parallel_for((int64_t)m * c.n_heads, 4, [&](int64_t i0, int64_t i1) {
+      std::vector<float> scores(c0 + m);
+      for (int64_t i = i0; i < i1; i++) {
+        const int t = (int)(i / c.n_heads), h = (int)(i % c.n_heads), g = h / group;
+        const int len = c0 + t + 1;
+        const float *q = &a.q[(size_t)t * q_dim + (size_t)h * hd];
+        for (int j = 0; j < len; j++) scores[j] = cpu::dot(q, &keys[(size_t)j * kv_dim + (size_t)g * hd], hd) * scale;
+        cpu::softmax(scores.data(), len);
+        float *out = &a.att[(size_t)t * q_dim + (size_t)h * hd];
+        std::fill(out, out + hd, 0.f);
+        for (int j = 0; j < len; j++) cpu::axpy(scores[j], &values[(size_t)j * kv_dim + (size_t)g * hd], out, hd);
+      }
+    });
+    cpu::matmul(pool_, a.proj.data(), a.att.data(), lw.wo, nullptr, m, c.hidden, q_dim);
+    add_inplace(xc, a.proj.data(), (int64_t)m * c.hidden);
+    mlp(pool_, c, lw, a, xc, m);
+    if (progress) progress(user, (int64_t)layer * n + c0 + m, (int64_t)c.n_layers * n);
+  }
+  store_layer(seq, pages, layer, keys.data(), values.data(), n, q_window);
+}
+
+// Writes one layer's kept tokens into the sequence's pages: every prompt token for an
+// uncompressed sequence, else each head's selected prefix positions plus the window.
+void CpuBackend::store_layer(Sequence &seq, PagePool &pages, int layer, const float *keys, const float *values, int n,
+                             const std::vector<float> &q_window) {
+  const int ch = seq.plan.cache_heads;
+  const int hd = cfg_.head_dim, kv_dim = cfg_.kv_dim();
+  const int per_kv = cache_heads_per_kv_head(cfg_, seq);
+  std::vector<std::vector<int32_t>> kept(ch);
+  if (seq.plan.compress) {
+    std::vector<float> pooled;
+    window_scores(cfg_, seq.kv, q_window.data(), keys, n, pooled);
+    kept = select_positions(cfg_, seq.kv, seq.plan, layer, pooled, n);
+    for (auto &positions : kept)
+      for (int p = n - seq.plan.window; p < n; p++) positions.push_back(p);
+  } else {
+    for (auto &positions : kept) {
+      positions.resize(n);
+      for (int p = 0; p < n; p++) positions[p] = p;
+    }
+  }
+  for (int h = 0; h < ch; h++) {
+    const int g = h / per_kv;
+    HeadCache &head = seq.heads[(size_t)layer * ch + h];
+    head.positions.reserve(kept[h].size() + seq.max_new_tokens);
+    for (int32_t p : kept[h])
+      append(pages, head, keys + (int64_t)p * kv_dim + (int64_t)g * hd, values + (int64_t)p * kv_dim + (int64_t)g * hd, p);
+  }
+}
+
+void CpuBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages, std::vector<float> &logits) {
+  const Config &c = cfg_;
+  const int B = (int)batch.size();
+  const int hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
+  const float scale = 1.0f / std::sqrt((float)hd);
+  std::vector<float> x((size_t)B * c.hidden);  // [B][hidden] residual stream of the batch
+  std::vector<int32_t> positions(B);
+  for (int b = 0; b < B; b++) {
+    std::memcpy(&x[(size_t)b * c.hidden], w_.embed + (int64_t)batch[b]->generated.back() * c.hidden, sizeof(float) * c.hidden);
+    positions[b] = batch[b]->n_past;
+  }
+  Activations a(c, B);
+  // Attention weights of probed sequences, [n_heads] rows of the head's length each, reported
+  // to their probes after each layer (probes are not thread-safe).
+  std::vector<std::vector<float>> probe_probs(B);
+  std::vector<std::vector<size_t>> probe_offsets(B);
+
+  for (int l = 0; l < c.n_layers; l++) {
+    const LayerWeights &lw = w_.layers[l];
+    qkv(pool_, c, lw, rope_, a, x.data(), B, positions.data());
+    for (int b = 0; b < B; b++) {
+      Sequence &seq = *batch[b];
+      const int ch = seq.plan.cache_heads, per_kv = cache_heads_per_kv_head(c, seq);
+      for (int h = 0; h < ch; h++) {
+        const int g = h / per_kv;
+        append(pages, seq.heads[(size_t)l * ch + h], &a.k[(size_t)b * kv_dim + (size_t)g * hd],
+               &a.v[(size_t)b * kv_dim + (size_t)g * hd], positions[b]);
+      }
+      if (seq.probe) {
+        probe_offsets[b].assign(c.n_heads + 1, 0);
+        for (int h = 0; h < c.n_heads; h++)
+          probe_offsets[b][h + 1] = probe_offsets[b][h] + seq.heads[(size_t)l * ch + h / (c.n_heads / ch)].len();
+        probe_probs[b].assign(probe_offsets[b][c.n_heads], 0.f);
+      }
+    }
+    // Each (sequence, query head) walks its cache head's pages: ragged lengths, no copy.
+    pool_.parallel_for((int64_t)B * c.n_heads, 1, [&](int64_t i0, int64_t i1) {
+      std::vector<float> scores;
+      for (int64_t i = i0; i < i1; i++) {
+        const int b = (int)(i / c.n_heads), h = (int)(i % c.n_heads);
+        Sequence &seq = *batch[b];
+        const int ch = seq.plan.cache_heads;
+        const HeadCache &head = seq.heads[(size_t)l * ch + h / (c.n_heads / ch)];
+        const int len = head.len(), pt = page_tokens_;
+        const float *q = &a.q[(size_t)b * q_dim + (size_t)h * hd];
+        scores.resize(len);
+        for (int j = 0; j < len; j++) scores[j] = cpu::dot(q, keys(head.pages[j / pt]) + (size_t)(j % pt) * hd, hd) * scale;
+        cpu::softmax(scores.data(), len);
+        float *o = &a.att[(size_t)b * q_dim + (size_t)h * hd];
+        std::fill(o, o + hd, 0.f);
+        for (int j = 0; j < len; j++) cpu::axpy(scores[j], values(head.pages[j / pt]) + (size_t)(j % pt) * hd, o, hd);
+        if (seq.probe) std::copy(scores.begin(), scores.end(), probe_probs[b].begin() + probe_offsets[b][h]);
+      }
+    });
+    for (int b = 0; b < B; b++) {
+      Sequence &seq = *batch[b];
+      if (!seq.probe) continue;
+      const int ch = seq.plan.cache_heads;
+      for (int h = 0; h < c.n_heads; h++) {
+        const HeadCache &head = seq.heads[(size_t)l * ch + h / (c.n_heads / ch)];
+        seq.probe->on_attention(l, h, &probe_probs[b][probe_offsets[b][h]], head.positions.data(), head.len());
+      }
+    }
+    cpu::matmul(pool_, a.proj.data(), a.att.data(), lw.wo, nullptr, B, c.hidden, q_dim);
+    add_inplace(x.data(), a.proj.data(), (int64_t)B * c.hidden);
+    mlp(pool_, c, lw, a, x.data(), B);
+  }
+
+  std::vector<float> xn((size_t)B * c.hidden);
+  logits.resize((size_t)B * c.vocab);
+  cpu::rmsnorm(pool_, xn.data(), x.data(), w_.final_norm, B, c.hidden, c.rms_eps);
+  cpu::matmul(pool_, logits.data(), xn.data(), w_.lm_head, nullptr, B, c.vocab, c.hidden);
+}
+
+}  // namespace hkv
