@@ -21,7 +21,9 @@ RUN --mount=type=cache,target=/root/.npm npm ci \
     && npm prune --omit=dev
 
 FROM ${NODE_IMAGE} AS runtime
+# HOST: the coordinator binds 127.0.0.1 by default, unreachable from outside a container.
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     PORT=8080
 WORKDIR /app
 # Workspace symlinks in node_modules point at libs/*, whose package.json files point into dist/.

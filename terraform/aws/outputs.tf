@@ -40,6 +40,7 @@ output "kustomize_env" {
     "HEADKV_S3_PREFIX=files",
     "HEADKV_S3_REGION=${var.region}",
     "HEADKV_MODEL_SOURCE=s3://${aws_s3_bucket.batch_files.bucket}/models/${var.model_name}",
+    "HEADKV_MODEL_ID=${var.model_name}",
     "HEADKV_POD_ROLE_ARN=${module.pod_role.iam_role_arn}",
     "",
   ])

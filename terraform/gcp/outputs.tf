@@ -43,6 +43,7 @@ output "kustomize_env" {
     "AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED",
     "AWS_RESPONSE_CHECKSUM_VALIDATION=WHEN_REQUIRED",
     "HEADKV_MODEL_SOURCE=gs://${google_storage_bucket.batch_files.name}/models/${var.model_name}",
+    "HEADKV_MODEL_ID=${var.model_name}",
     "HEADKV_GCP_SERVICE_ACCOUNT=${google_service_account.pods.email}",
     "",
   ])

@@ -127,7 +127,7 @@ test('compose: Redis persists with AOF and never evicts; workers reserve a GPU a
   const [device] = worker.deploy.resources.reservations.devices;
   assert.deepEqual([device.driver, device.count, device.capabilities], ['nvidia', 1, ['gpu']]);
   const graceMinutes = Number(/^(\d+)m$/.exec(worker.stop_grace_period)?.[1]);
-  assert.ok(graceMinutes * 60_000 >= Number(worker.environment.HEADKV_DRAIN_TIMEOUT_MS) + 30_000);
+  assert.ok(graceMinutes * 60_000 >= Number(worker.environment.HEADKV_DRAIN_MS) + 30_000);
   for (const name of ['coordinator', 'worker']) {
     const build = services[name].build as { context: string; dockerfile: string };
     assert.ok(

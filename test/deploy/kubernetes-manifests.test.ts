@@ -33,6 +33,13 @@ function containersOf(template: IPodTemplateSpec): IContainer[] {
   return [...(template.spec?.initContainers ?? []), ...(template.spec?.containers ?? [])];
 }
 
+/** The data of the ConfigMap the worker reads its environment from. */
+function workerConfigMap(manifests: Manifest[]): Record<string, string> {
+  const [engine] = podTemplate(find(manifests, 'Deployment', 'headkv-worker')).spec?.containers ?? [];
+  const reference = engine.envFrom?.find((source) => source.configMapRef)?.configMapRef?.name;
+  return find(manifests, 'ConfigMap', reference ?? '(no ConfigMap)').data as Record<string, string>;
+}
+
 function env(container: IContainer, name: string): string | undefined {
   return container.env?.find((variable) => variable.name === name)?.value;
 }
@@ -62,14 +69,17 @@ for (const [overlay, manifests] of rendered) {
       ),
       'workers must tolerate the nvidia.com/gpu taint of GPU pools',
     );
-    const drainMs = Number(env(engine, 'HEADKV_DRAIN_TIMEOUT_MS'));
-    assert.ok(drainMs > 0, 'HEADKV_DRAIN_TIMEOUT_MS must be set on the worker');
+    const drainMs = Number(env(engine, 'HEADKV_DRAIN_MS'));
+    assert.ok(drainMs > 0, 'HEADKV_DRAIN_MS must be set on the worker');
     assert.ok(
       (template.spec?.terminationGracePeriodSeconds ?? 30) >= drainMs / 1000 + 30,
       'the grace period must cover the drain deadline plus time to flush and close',
     );
     const models = engine.volumeMounts?.find((mount) => mount.name === 'models');
     assert.ok(models, 'the worker mounts the model volume');
+    const config = workerConfigMap(manifests);
+    assert.ok(config.HEADKV_MODEL_ID, 'HEADKV_MODEL_ID names the model clients request');
+    assert.equal(config.HEADKV_MODEL_DIR, `${models.mountPath}/model`);
     const fetch = template.spec?.initContainers?.find((container) => container.name === 'model-fetch');
     assert.ok(fetch, `${overlay} must fill the model volume with a model-fetch init container`);
     assert.ok(fetch.volumeMounts?.some((mount) => mount.name === 'models' && !mount.readOnly));
@@ -85,6 +95,9 @@ for (const [overlay, manifests] of rendered) {
     const [trigger] = spec.triggers;
     assert.equal(trigger.type, 'metrics-api');
     assert.equal(trigger.metadata.activationTargetValue, '0');
+    // One worker per HEADKV_MAX_SEQUENCES outstanding jobs: the jobs one worker runs at once.
+    const workerConfig = workerConfigMap(manifests);
+    assert.equal(trigger.metadata.targetValue, workerConfig.HEADKV_MAX_SEQUENCES);
     const url = new URL(trigger.metadata.url);
     const [serviceName, namespace, ...rest] = url.hostname.split('.');
     assert.deepEqual(rest, ['svc', 'cluster', 'local'], 'KEDA resolves the URL from its own namespace');
@@ -149,6 +162,7 @@ for (const [overlay, manifests] of rendered) {
     const coordinator = find(manifests, 'Deployment', 'headkv-coordinator');
     const template = podTemplate(coordinator);
     const [container] = template.spec?.containers ?? [];
+    assert.equal(env(container, 'HOST'), '0.0.0.0', 'the coordinator must listen beyond loopback in a pod');
     assert.equal(container.livenessProbe?.httpGet?.path, '/healthz');
     assert.equal(container.readinessProbe?.httpGet?.path, '/readyz');
     const budget = find(manifests, 'PodDisruptionBudget', 'headkv-coordinator');
