@@ -2,13 +2,17 @@
 // registered here.
 import { Command } from 'commander';
 
+import { registerBatch } from './commands/batch';
 import { registerGenerate } from './commands/generate';
+import { registerServe } from './commands/serve';
 
 const program = new Command('headkv')
   .description('HeadKV Fleet: long-context LLM inference with head-level KV-cache compression')
   .showSuggestionAfterError(false);
 
 registerGenerate(program);
+registerServe(program);
+registerBatch(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`headkv: ${error instanceof Error ? error.message : String(error)}\n`);
