@@ -1,0 +1,254 @@
+// profile.ts: head-importance profiles (HEADKV.md section 2).
+//   headkv profile --model DIR --method r2 [--max-length N] --out FILE   probe the model, write a profile
+//   headkv profile-import --reference FILE --model DIR --method r2 --out FILE
+//   headkv profile-export --profile FILE --out FILE                      to the reference format
+import * as fs from 'node:fs';
+
+import { Command } from 'commander';
+
+import { loadNativeAddon, ModelInfo, NativeContext, NativeModel, Tokenizer } from '@headkv/engine';
+import {
+  DEFAULT_PROBE_BUFFER,
+  DEFAULT_PROBE_DEPTHS,
+  DEFAULT_PROBE_LENGTHS,
+  loadProfile,
+  parseReferenceScores,
+  ProbeRule,
+  ProbeRunner,
+  ProbeRunResult,
+  profileFromReference,
+  ProfileGranularity,
+  ProfileMethod,
+  ProfileModel,
+  profileModel,
+  saveProfile,
+  toReferenceScores,
+} from '@headkv/profiles';
+
+import { CliError, cliAction } from '../cli-action';
+import { parseChoice, parseNonNegativeInteger, parsePositiveInteger } from '../option-parsers';
+
+type MethodChoice = 'r' | 'r2';
+const METHOD_OF: Record<MethodChoice, ProfileMethod> = { r: 'headkv-r', r2: 'headkv-r2' };
+const GRANULARITIES: readonly ProfileGranularity[] = ['kv-head', 'query-head'];
+const DEFAULT_MAX_LENGTH = 4096;
+
+function profileModelOf(info: ModelInfo): ProfileModel {
+  return {
+    fingerprint: info.fingerprint,
+    architecture: info.architecture,
+    n_layers: info.nLayers,
+    n_heads: info.nHeads,
+    n_kv_heads: info.nKvHeads,
+  };
+}
+
+// One probe trial at a time on a full-cache sequence: greedy, stopping at a newline as the
+// reference does, then the probe's head totals.
+class ContextProbeRunner implements ProbeRunner {
+  constructor(
+    private readonly context: NativeContext,
+    private readonly tokenizer: Tokenizer,
+    private readonly stopTokenIds: number[],
+  ) {}
+
+  async run(
+    promptIds: Int32Array,
+    rule: ProbeRule,
+    spanBegin: number,
+    spanEnd: number,
+    maxNewTokens: number,
+  ): Promise<ProbeRunResult> {
+    const id = this.context.addSequence(
+      promptIds,
+      { temperature: 0, maxNewTokens, stopTokenIds: Int32Array.from(this.stopTokenIds) },
+      { method: 'full' },
+    );
+    try {
+      this.context.attachProbe(id, rule, spanBegin, spanEnd);
+      const tokens = [await this.context.prefill(id)];
+      const text = () => this.tokenizer.decode(tokens, { skipSpecialTokens: true });
+      while (this.context.sequenceInfo(id).state === 'decoding' && !text().includes('\n')) {
+        const stepped = (await this.context.step()).find((s) => s.seqId === id);
+        if (stepped === undefined) break;
+        if (stepped.token >= 0) tokens.push(stepped.token);
+        if (stepped.finish !== 'none') break;
+      }
+      return { text: text().split('\n')[0], headScores: this.context.probeScores(id) };
+    } finally {
+      this.context.remove(id);
+    }
+  }
+}
+
+async function withModel<T>(
+  dir: string,
+  threads: number,
+  use: (model: NativeModel) => Promise<T>,
+): Promise<T> {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+    throw new CliError(`${dir}: model folder does not exist`);
+  const model = await loadNativeAddon().loadModel(dir, { threads });
+  try {
+    return await use(model);
+  } finally {
+    model.dispose();
+  }
+}
+
+interface ProfileOptions {
+  model: string;
+  method: MethodChoice;
+  maxLength: number;
+  seed: number;
+  lengths: number;
+  depths: number;
+  buffer: number;
+  granularity: ProfileGranularity;
+  countAllTrials?: boolean;
+  threads: number;
+  out: string;
+}
+
+async function runProfile(options: ProfileOptions): Promise<void> {
+  const tokenizer = Tokenizer.fromDir(options.model);
+  await withModel(options.model, options.threads, async (model) => {
+    const info = model.info();
+    // Room for the longest probe prompt and its answer.
+    const context = model.createContext({ maxSequences: 1, maxContext: options.maxLength + 256 });
+    try {
+      const runner = new ContextProbeRunner(context, tokenizer, info.eosTokenIds);
+      const profile = await profileModel(runner, tokenizer, profileModelOf(info), {
+        method: METHOD_OF[options.method],
+        granularity: options.granularity,
+        maxLength: options.maxLength,
+        seed: options.seed,
+        nLengths: options.lengths,
+        nDepths: options.depths,
+        buffer: options.buffer,
+        countAllTrials: options.countAllTrials,
+        engineVersion: loadNativeAddon().version(),
+        now: new Date(),
+        onProgress: (done, total, correct) =>
+          process.stderr.write(`\rprofile: trial ${done}/${total}, ${correct} answered correctly`),
+      });
+      process.stderr.write('\n');
+      saveProfile(options.out, profile);
+      process.stderr.write(`profile: wrote ${options.out} (${profile.trials} trials counted)\n`);
+    } finally {
+      context.dispose();
+    }
+  });
+}
+
+interface ImportOptions {
+  reference: string;
+  model: string;
+  method: MethodChoice;
+  granularity: ProfileGranularity;
+  out: string;
+}
+
+function readJson(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`${file}: cannot read ${what} (${(error as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${file}: invalid JSON: ${(error as Error).message}`);
+  }
+}
+
+async function importReference(options: ImportOptions): Promise<void> {
+  const reference = parseReferenceScores(readJson(options.reference, 'reference scores'), options.reference);
+  await withModel(options.model, 1, async (model) => {
+    const profile = profileFromReference(reference, options.reference, {
+      model: profileModelOf(model.info()),
+      method: METHOD_OF[options.method],
+      granularity: options.granularity,
+      engineVersion: loadNativeAddon().version(),
+      createdAt: new Date(),
+    });
+    saveProfile(options.out, profile);
+  });
+}
+
+async function exportReference(options: { profile: string; out: string }): Promise<void> {
+  const profile = loadProfile(options.profile);
+  fs.writeFileSync(options.out, JSON.stringify(toReferenceScores(profile)) + '\n');
+}
+
+export function registerProfile(program: Command): void {
+  program
+    .command('profile')
+    .description('score every attention head with HeadKV probe prompts and write a profile')
+    .requiredOption('--model <dir>', 'Hugging Face model folder (config.json, safetensors, tokenizer.json)')
+    .requiredOption(
+      '--method <m>',
+      'r (HeadKV-R, retrieval) or r2 (HeadKV-R2, retrieval-reasoning)',
+      parseChoice<MethodChoice>(['r', 'r2']),
+    )
+    .requiredOption('--out <file>', 'profile JSON to write')
+    .option('--max-length <n>', 'longest probe context in tokens', parsePositiveInteger, DEFAULT_MAX_LENGTH)
+    .option(
+      '--lengths <n>',
+      'context lengths, evenly spaced over [0, max-length]',
+      parsePositiveInteger,
+      DEFAULT_PROBE_LENGTHS,
+    )
+    .option(
+      '--depths <n>',
+      'needle depths, evenly spaced over 0..100%',
+      parsePositiveInteger,
+      DEFAULT_PROBE_DEPTHS,
+    )
+    .option(
+      '--buffer <n>',
+      'tokens of each length left for the question and answer',
+      parseNonNegativeInteger,
+      DEFAULT_PROBE_BUFFER,
+    )
+    .option('--seed <s>', 'haystack seed', parseNonNegativeInteger, 0)
+    .option(
+      '--granularity <g>',
+      'cache granularity recorded in the profile',
+      parseChoice(GRANULARITIES),
+      'kv-head',
+    )
+    .option(
+      '--count-all-trials',
+      'average every trial, not only the correctly answered ones (models too small to answer)',
+    )
+    .option('--threads <n>', 'CPU threads; 0 = all cores', parseNonNegativeInteger, 0)
+    .action(cliAction(runProfile));
+
+  program
+    .command('profile-import')
+    .description("turn one of the paper's head-score files into a profile for a model")
+    .requiredOption('--reference <file>', 'reference scores: {"layer-head": [per-trial scores], ...}')
+    .requiredOption('--model <dir>', 'the model the scores belong to (its fingerprint goes into the profile)')
+    .requiredOption(
+      '--method <m>',
+      'r or r2: which rule produced the scores',
+      parseChoice<MethodChoice>(['r', 'r2']),
+    )
+    .requiredOption('--out <file>', 'profile JSON to write')
+    .option(
+      '--granularity <g>',
+      'cache granularity recorded in the profile',
+      parseChoice(GRANULARITIES),
+      'kv-head',
+    )
+    .action(cliAction(importReference));
+
+  program
+    .command('profile-export')
+    .description("write a profile's scores in the paper's head-score format")
+    .requiredOption('--profile <file>', 'profile JSON')
+    .requiredOption('--out <file>', 'reference-format JSON to write')
+    .action(cliAction(exportReference));
+}
