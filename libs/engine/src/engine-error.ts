@@ -10,14 +10,17 @@ export class EngineError extends Error {
     this.code = code;
   }
 
-  // Wraps an error thrown by the addon (an Error with a `code`) or by JavaScript.
+  // Wraps an error thrown by the addon: engine failures carry a `code`; the addon's argument
+  // checks throw TypeError / RangeError; anything else is a bug.
   static from(error: unknown): EngineError {
     if (error instanceof EngineError) return error;
     if (error instanceof Error) {
       const code = (error as Error & { code?: unknown }).code;
-      return new EngineError(typeof code === 'string' ? code : 'HKV_ERR_INVALID_ARGUMENT', error.message, {
-        cause: error,
-      });
+      const fallback =
+        error instanceof TypeError || error instanceof RangeError
+          ? 'HKV_ERR_INVALID_ARGUMENT'
+          : 'HKV_ERR_INTERNAL';
+      return new EngineError(typeof code === 'string' ? code : fallback, error.message, { cause: error });
     }
     return new EngineError('HKV_ERR_INTERNAL', String(error));
   }
