@@ -13,6 +13,7 @@ import {
   loadProfile,
   parseProfile,
   ProfileError,
+  resolveProfile,
   saveProfile,
 } from '@headkv/profiles';
 
@@ -154,4 +155,39 @@ test('head scores are the matrix, layer-major, as float32', () => {
   const scores = headScoresOf(validProfile());
   assert.ok(scores instanceof Float32Array);
   assert.deepEqual(Array.from(scores), [0.1, 0.0, 0.2, 0.05, 0.3, 0.15, 0.0, 0.2].map(Math.fround));
+});
+
+test("resolveProfile: the named file, else the model folder's headkv_profile.json", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hkv-profile-'));
+  try {
+    const model = validProfile().model;
+    assert.throws(
+      () => resolveProfile(undefined, dir, model, 'headkv-r2'),
+      (e: Error) =>
+        e instanceof ProfileError &&
+        e.message.startsWith(
+          `headkv-r2 needs a head-importance profile: give --profile FILE, or create ${path.join(dir, 'headkv_profile.json')}`,
+        ) &&
+        e.message.includes(`headkv profile --model ${dir} --method r2`),
+    );
+    saveProfile(path.join(dir, 'headkv_profile.json'), validProfile());
+    assert.deepEqual(resolveProfile(undefined, dir, model, 'headkv-r2').profile, validProfile());
+    assert.throws(
+      () => resolveProfile(undefined, dir, model, 'headkv-r'),
+      /headkv_profile\.json: method: the profile holds headkv-r2 scores, the request asks for headkv-r/,
+    );
+    assert.throws(
+      () => resolveProfile(undefined, dir, { ...model, fingerprint: FINGERPRINT_B }, 'headkv-r2'),
+      /profile is for model a{64}, this model is 0123/,
+    );
+    const named = path.join(dir, 'other.json');
+    assert.throws(
+      () => resolveProfile(named, dir, model, 'headkv-r2'),
+      /other\.json: cannot read profile \(ENOENT\)/,
+    );
+    saveProfile(named, validProfile());
+    assert.equal(resolveProfile(named, dir, model, 'headkv-r2').file, named);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -18,7 +18,9 @@ export {
   assertProfileForModel,
   headScoresOf,
   loadProfile,
+  MODEL_PROFILE_FILE,
   parseProfile,
+  resolveProfile,
   saveProfile,
   serializeProfile,
 } from './profile-io';

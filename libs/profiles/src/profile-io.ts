@@ -1,6 +1,7 @@
 // profile-io.ts: reading, validating, writing profiles, and the checks that bind a profile to
 // the model it is used with.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import type { z } from 'zod';
 
@@ -74,4 +75,32 @@ export function assertProfileForModel(profile: HeadProfile, model: ProfileModel,
 // The engine's head_scores: n_layers * n_heads floats, layer-major.
 export function headScoresOf(profile: HeadProfile): Float32Array {
   return Float32Array.from(profile.scores.flat());
+}
+
+// The profile a model folder carries for headkv-r / headkv-r2 when none is named.
+export const MODEL_PROFILE_FILE = 'headkv_profile.json';
+
+// The profile for a HeadKV request: `file` when given, else the model folder's
+// headkv_profile.json; checked against the model and the requested method.
+export function resolveProfile(
+  file: string | undefined,
+  modelDir: string,
+  model: ProfileModel,
+  method: HeadProfile['method'],
+): { file: string; profile: HeadProfile } {
+  const chosen = file ?? path.join(modelDir, MODEL_PROFILE_FILE);
+  if (file === undefined && !fs.existsSync(chosen)) {
+    throw new ProfileError(
+      `${method} needs a head-importance profile: give --profile FILE, or create ${chosen} with ` +
+        `"headkv profile --model ${modelDir} --method ${method === 'headkv-r' ? 'r' : 'r2'} --out ${chosen}"`,
+    );
+  }
+  const profile = loadProfile(chosen);
+  assertProfileForModel(profile, model, chosen);
+  if (profile.method !== method) {
+    throw new ProfileError(
+      `${chosen}: method: the profile holds ${profile.method} scores, the request asks for ${method}`,
+    );
+  }
+  return { file: chosen, profile };
 }
