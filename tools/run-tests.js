@@ -17,6 +17,8 @@ const JOBS = String(Math.max(1, Math.min(os.cpus().length, 4)));
 const NODE_TEST_CONCURRENCY = '2';
 // Per test; generous because the engine runs real (small) models on the CPU.
 const NODE_TEST_TIMEOUT_MS = String(10 * 60 * 1000);
+// Per C++ test executable.
+const CTEST_TIMEOUT_S = '900';
 
 function run(command, args) {
   process.stdout.write(`\n$ ${[command, ...args].join(' ')}\n`);
@@ -32,7 +34,15 @@ function nativeTests() {
   return (
     run('cmake', ['-S', 'native', '-B', NATIVE_BUILD_DIR, '-DCMAKE_BUILD_TYPE=Release']) &&
     run('cmake', ['--build', NATIVE_BUILD_DIR, '-j', JOBS]) &&
-    run('ctest', ['--test-dir', NATIVE_BUILD_DIR, '--output-on-failure', '-j', JOBS])
+    run('ctest', [
+      '--test-dir',
+      NATIVE_BUILD_DIR,
+      '--output-on-failure',
+      '-j',
+      JOBS,
+      '--timeout',
+      CTEST_TIMEOUT_S,
+    ])
   );
 }
 
