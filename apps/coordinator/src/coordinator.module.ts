@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { MulterModule } from '@nestjs/platform-express';
-import { BATCHES_QUEUE, REQUESTS_QUEUE, redisOptionsFromUrl } from '@headkv/queue';
+import { BATCHES_QUEUE, PROFILES_QUEUE, REQUESTS_QUEUE, redisOptionsFromUrl } from '@headkv/queue';
 import type { FileStorage } from '@headkv/storage';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyRegistry } from './auth/api-key-registry';
@@ -23,6 +23,8 @@ import { WorkersController } from './fleet/workers.controller';
 import { HealthController } from './health/health.controller';
 import { IdempotencyService } from './idempotency/idempotency.service';
 import { MetadataRedis } from './redis/metadata-redis';
+import { ProfilesController } from './profiles/profiles.controller';
+import { ProfilesService } from './profiles/profiles.service';
 
 @Module({})
 export class CoordinatorModule {
@@ -31,7 +33,7 @@ export class CoordinatorModule {
       module: CoordinatorModule,
       imports: [
         BullModule.forRoot({ connection: redisOptionsFromUrl(config.redisUrl), prefix: config.queuePrefix }),
-        BullModule.registerQueue({ name: REQUESTS_QUEUE }, { name: BATCHES_QUEUE }),
+        BullModule.registerQueue({ name: REQUESTS_QUEUE }, { name: BATCHES_QUEUE }, { name: PROFILES_QUEUE }),
         BullModule.registerFlowProducer({ name: BATCH_FLOW_PRODUCER }),
         MulterModule.register({ limits: { fileSize: config.maxFileBytes, files: 1 } }),
       ],
@@ -42,6 +44,7 @@ export class CoordinatorModule {
         ChatCompletionsController,
         ModelsController,
         WorkersController,
+        ProfilesController,
         FleetEventsController,
       ],
       providers: [
@@ -59,6 +62,7 @@ export class CoordinatorModule {
         BatchFinalizerProcessor,
         StreamSubscriber,
         ChatCompletionsService,
+        ProfilesService,
       ],
     };
   }

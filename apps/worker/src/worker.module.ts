@@ -5,6 +5,8 @@ import { WORKER_CONFIG, type WorkerConfig } from './config/worker-config';
 import { engineProvider } from './engine/engine.provider';
 import { FLEET_CLIENT, HeartbeatService } from './fleet/heartbeat.service';
 import { RequestWorker } from './processing/request-worker.service';
+import { ProfileComputer } from './profiles/profile-computer.service';
+import { ProfileResolver } from './profiles/profile-resolver.service';
 
 @Module({})
 export class WorkerModule {
@@ -30,6 +32,8 @@ export class WorkerModule {
       providers: [
         { provide: WORKER_CONFIG, useValue: config },
         engineProvider,
+        ProfileResolver,
+        ProfileComputer,
         RequestWorker,
         HeartbeatService,
       ],

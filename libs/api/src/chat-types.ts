@@ -48,6 +48,8 @@ export interface KvUsage {
   kv_size: number | null;
   kv_bytes_full: number;
   kv_bytes_kept: number;
+  /** Set when a HeadKV method ran as snapkv because the model had no head profile yet. */
+  fallback_from?: string;
 }
 
 export interface ChatUsage {

@@ -10,7 +10,15 @@ export interface WorkerHeartbeat {
   hostname: string;
   pid: number;
   device: { kind: string; name: string; memoryBytes: number };
-  model: { id: string; fingerprint: string; maxContext: number };
+  model: {
+    id: string;
+    fingerprint: string;
+    maxContext: number;
+    architecture: string;
+    nLayers: number;
+    nHeads: number;
+    nKvHeads: number;
+  };
   slots: { total: number; free: number };
   kvBytesHeld: number;
   runningJobs: number;

@@ -7,3 +7,5 @@ export * from './fleet-events';
 export * from './redis-connection';
 export * from './fleet-settings';
 export * from './metadata-keys';
+export * from './profile-keys';
+export * from './profile-store';

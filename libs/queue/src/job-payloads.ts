@@ -39,10 +39,20 @@ export interface BatchJobData {
   trace: TraceCarrier;
 }
 
+/** Probe settings of a profiling job (HEADKV.md section 2). */
+export interface ProfileProbeSettings {
+  maxLength: number;
+  lengths: number;
+  depths: number;
+  seed: number;
+  /** Average every trial, not only those answered correctly (for models too small to answer). */
+  countAllTrials: boolean;
+}
+
 /** Data of a job on the PROFILES queue. */
 export interface ProfileJobData {
-  profileKey: string;
-  model: string;
-  method: string;
-  granularity: string;
+  fingerprint: string;
+  method: 'headkv-r' | 'headkv-r2';
+  granularity: 'kv-head' | 'query-head';
+  probe: ProfileProbeSettings;
 }

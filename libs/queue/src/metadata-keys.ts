@@ -10,6 +10,8 @@ export const metadataKeys = {
   batchTokens: (prefix: string, batchId: string) => `${prefix}:meta:batch:${batchId}:tokens`,
   batchCancelled: (prefix: string, batchId: string) => `${prefix}:meta:batch:${batchId}:cancelled`,
   tenantBatches: (prefix: string, tenant: string) => `${prefix}:meta:tenant:${tenant}:batches`,
+  profile: (prefix: string, profileId: string) => `${prefix}:meta:profile:${profileId}`,
+  profileIndex: (prefix: string) => `${prefix}:meta:profiles`,
   idempotency: (prefix: string, tenant: string, scope: string, key: string) =>
     `${prefix}:meta:idempotency:${tenant}:${scope}:${key}`,
 };

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { envInteger, fleetSettingsFromEnv, type FleetSettings } from '@headkv/queue';
+import {
+  envInteger,
+  fleetSettingsFromEnv,
+  type FleetSettings,
+  type ProfileProbeSettings,
+} from '@headkv/queue';
 
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 
@@ -23,6 +28,20 @@ export interface WorkerConfig extends FleetSettings {
   maxContext: number;
   /** HEADKV_DRAIN_MS: on SIGTERM, how long running jobs may finish before they are handed back. */
   drainTimeoutMs: number;
+  /**
+   * HEADKV_PROFILE_MISSING: what a headkv-r/headkv-r2 request does while its model has no profile
+   * yet: 'fallback' runs it with snapkv at the same kv_size and says so in usage; 'wait' waits
+   * for the fleet's profiling job. Either way the profiling job is started (once for the fleet).
+   */
+  profileMissing: 'fallback' | 'wait';
+  /** Probe settings of profiling jobs this worker starts (HEADKV_PROFILE_MAX_LENGTH, _LENGTHS, _DEPTHS, _COUNT_ALL). */
+  profileProbe: ProfileProbeSettings;
+}
+
+function profileMissingOf(value: string | undefined): WorkerConfig['profileMissing'] {
+  if (value === undefined || value === '' || value === 'fallback') return 'fallback';
+  if (value === 'wait') return 'wait';
+  throw new Error(`environment variable HEADKV_PROFILE_MISSING="${value}" must be 'fallback' or 'wait'`);
 }
 
 export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -36,5 +55,13 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     threads: envInteger(env, 'HEADKV_THREADS', 0, 0),
     maxContext: envInteger(env, 'HEADKV_MAX_CONTEXT', 0, 0),
     drainTimeoutMs: envInteger(env, 'HEADKV_DRAIN_MS', 30000, 0),
+    profileMissing: profileMissingOf(env.HEADKV_PROFILE_MISSING),
+    profileProbe: {
+      maxLength: envInteger(env, 'HEADKV_PROFILE_MAX_LENGTH', 4096, 64),
+      lengths: envInteger(env, 'HEADKV_PROFILE_LENGTHS', 5),
+      depths: envInteger(env, 'HEADKV_PROFILE_DEPTHS', 10),
+      seed: envInteger(env, 'HEADKV_PROFILE_SEED', 0, 0),
+      countAllTrials: env.HEADKV_PROFILE_COUNT_ALL === '1',
+    },
   };
 }

@@ -43,6 +43,10 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
         fingerprint: this.engine.info.fingerprint,
         maxContext:
           this.config.maxContext > 0 ? this.config.maxContext : this.engine.info.maxPositionEmbeddings,
+        architecture: this.engine.info.architecture,
+        nLayers: this.engine.info.nLayers,
+        nHeads: this.engine.info.nHeads,
+        nKvHeads: this.engine.info.nKvHeads,
       },
       slots: { total: this.engine.maxSequences, free: this.engine.freeSlots },
       kvBytesHeld: stats.kvBytesHeld,

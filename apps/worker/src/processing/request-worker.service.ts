@@ -27,6 +27,7 @@ import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { chatCompletionOf } from './chat-response';
 import { rejectRequest } from './request-rejection';
 import { RunningJobs } from './running-jobs';
+import { ProfileResolver } from '../profiles/profile-resolver.service';
 
 const PROGRESS_EVERY_TOKENS = 16;
 /** A job whose lock lapses this many times (its worker died each time) fails for good. */
@@ -35,12 +36,6 @@ const MAX_STALLED_COUNT = 3;
 /** The engine's chat template takes role and content only. */
 function engineMessagesOf(request: ChatCompletionRequest): Array<{ role: string; content: string }> {
   return request.messages.map((message) => ({ role: message.role, content: message.content }));
-}
-
-function kvOptionsOf(request: ChatCompletionRequest): KvOptions | undefined {
-  const kv = request.kv_compression;
-  if (kv === undefined) return undefined;
-  return { method: kv.method, kvSize: kv.kv_size, beta: kv.beta, granularity: kv.granularity };
 }
 
 /**
@@ -61,6 +56,7 @@ export class RequestWorker
 
   constructor(
     private readonly engine: Engine,
+    private readonly profiles: ProfileResolver,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {
     this.redis = new Redis(redisOptionsFromUrl(config.redisUrl));
@@ -174,6 +170,7 @@ export class RequestWorker
       );
     }
     this.checkContextLength(request);
+    const kv = await this.kvOptionsOf(request);
     const running = this.running.start(jobId, batch?.batchId);
     let generated = 0;
     let result: GenerateResult;
@@ -186,7 +183,7 @@ export class RequestWorker
         topK: request.top_k,
         seed: request.seed,
         stop: request.stop,
-        kv: kvOptionsOf(request),
+        kv: kv.options,
         signal: running.controller.signal,
         onToken: (generatedToken) => {
           if (generatedToken.id >= 0) generated++;
@@ -228,6 +225,30 @@ export class RequestWorker
     return {
       statusCode: 200,
       body: chatCompletionOf(job.data.requestId, request, result, this.engine.info.fingerprint),
+    };
+  }
+
+  /**
+   * Engine KV options of a request. HeadKV methods need the model's head profile; while the fleet
+   * has none, the request runs with snapkv at the same budget (stated in usage) or waits for it.
+   */
+  private async kvOptionsOf(
+    request: ChatCompletionRequest,
+  ): Promise<{ options: KvOptions | undefined; fallbackFrom?: string }> {
+    const kv = request.kv_compression;
+    if (kv === undefined) return { options: undefined };
+    const options: KvOptions = {
+      method: kv.method,
+      kvSize: kv.kv_size,
+      beta: kv.beta,
+      granularity: kv.granularity,
+    };
+    if (kv.method !== 'headkv-r' && kv.method !== 'headkv-r2') return { options };
+    const resolution = await this.profiles.resolve(kv.method, kv.granularity ?? 'kv-head');
+    if (resolution.kind === 'profile') return { options: { ...options, headScores: resolution.headScores } };
+    return {
+      options: { method: 'snapkv', kvSize: kv.kv_size, granularity: kv.granularity },
+      fallbackFrom: kv.method,
     };
   }
 

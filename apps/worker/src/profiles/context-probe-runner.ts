@@ -1,0 +1,42 @@
+import type { NativeContext, Tokenizer } from '@headkv/engine';
+import type { ProbeRule, ProbeRunner, ProbeRunResult } from '@headkv/profiles';
+
+/**
+ * Runs one probe trial on a full-cache sequence of a dedicated native context: greedy decoding
+ * that stops at a newline (as the reference does), then the probe's per-head totals.
+ */
+export class ContextProbeRunner implements ProbeRunner {
+  constructor(
+    private readonly context: NativeContext,
+    private readonly tokenizer: Tokenizer,
+    private readonly stopTokenIds: number[],
+  ) {}
+
+  async run(
+    promptIds: Int32Array,
+    rule: ProbeRule,
+    spanBegin: number,
+    spanEnd: number,
+    maxNewTokens: number,
+  ): Promise<ProbeRunResult> {
+    const id = this.context.addSequence(
+      promptIds,
+      { temperature: 0, maxNewTokens, stopTokenIds: Int32Array.from(this.stopTokenIds) },
+      { method: 'full' },
+    );
+    try {
+      this.context.attachProbe(id, rule, spanBegin, spanEnd);
+      const tokens = [await this.context.prefill(id)];
+      const text = () => this.tokenizer.decode(tokens, { skipSpecialTokens: true });
+      while (this.context.sequenceInfo(id).state === 'decoding' && !text().includes('\n')) {
+        const stepped = (await this.context.step()).find((step) => step.seqId === id);
+        if (stepped === undefined) break;
+        if (stepped.token >= 0) tokens.push(stepped.token);
+        if (stepped.finish !== 'none') break;
+      }
+      return { text: text().split('\n')[0], headScores: this.context.probeScores(id) };
+    } finally {
+      this.context.remove(id);
+    }
+  }
+}
