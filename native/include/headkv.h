@@ -43,14 +43,22 @@ const char *hkv_version(void);
 
 typedef struct hkv_model hkv_model;
 
+typedef enum hkv_device {
+  HKV_DEVICE_CPU = 0,  /* fp32 reference backend, always built */
+  HKV_DEVICE_CUDA = 1  /* bf16 backend on GPU `gpu_index`; needs a build with HEADKV_CUDA */
+} hkv_device;
+
 typedef struct hkv_model_params {
-  int32_t n_threads; /* CPU worker threads for this model's contexts; 0 = hardware concurrency */
+  hkv_device device;
+  int32_t gpu_index;   /* CUDA device ordinal */
+  int32_t n_threads;   /* CPU worker threads; 0 = hardware concurrency */
 } hkv_model_params;
 
 typedef struct hkv_model_info {
   char architecture[64];   /* "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM" */
   char weights_dtype[8];   /* dtype of the checkpoint: "f32", "f16", "bf16" */
   char fingerprint[65];    /* sha256 hex of config.json and every safetensors header */
+  char device[128];        /* where it runs: "cpu (N threads)" or the GPU's name */
   int32_t n_layers;
   int32_t n_heads;         /* query heads */
   int32_t n_kv_heads;
@@ -79,6 +87,8 @@ typedef struct hkv_context_params {
   int32_t page_tokens;     /* tokens per KV page (per layer and cache head); default 16 */
   int64_t kv_cache_bytes;  /* size of the KV page pool in bytes */
   int32_t prefill_chunk;   /* prompt tokens per prefill chunk; default 512 */
+  /* kv_cache_bytes == 0 on CUDA: this fraction of the GPU memory free at creation */
+  float kv_cache_fraction;
   int32_t max_context;     /* longest prompt + generation accepted; 0 = model's max positions */
 } hkv_context_params;
 

@@ -1,6 +1,7 @@
 // capi.cpp: the C ABI of headkv.h over the C++ engine. Every entry point catches everything:
 // errors become a status and a thread-local message, never an exception across the ABI.
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -8,16 +9,15 @@
 
 #include "compress/probe_scoring.h"
 #include "context.h"
-#include "cpu/cpu_backend.h"
 #include "error.h"
 #include "headkv.h"
 #include "model.h"
-#include "thread_pool.h"
+#include "runtime.h"
 #include "version.h"
 
 struct hkv_model {
   std::unique_ptr<hkv::LoadedModel> loaded;
-  std::unique_ptr<hkv::ThreadPool> pool;
+  std::unique_ptr<hkv::Runtime> runtime;
 };
 
 struct hkv_context {
@@ -61,7 +61,7 @@ extern "C" {
 const char *hkv_last_error(void) { return last_error.c_str(); }
 const char *hkv_version(void) { return HKV_VERSION; }
 
-hkv_model_params hkv_model_default_params(void) { return hkv_model_params{0}; }
+hkv_model_params hkv_model_default_params(void) { return hkv_model_params{HKV_DEVICE_CPU, 0, 0}; }
 
 hkv_status hkv_model_load(const char *dir, const hkv_model_params *params, hkv_model **out) {
   return guarded([&] {
@@ -69,7 +69,7 @@ hkv_status hkv_model_load(const char *dir, const hkv_model_params *params, hkv_m
     *out = nullptr;
     auto m = std::make_unique<hkv_model>();
     m->loaded = hkv::load_model(dir);
-    m->pool = std::make_unique<hkv::ThreadPool>(params ? params->n_threads : 0);
+    m->runtime = hkv::make_runtime(*m->loaded, params ? *params : hkv_model_default_params());
     *out = m.release();
   });
 }
@@ -85,6 +85,7 @@ hkv_status hkv_model_get_info(const hkv_model *model, hkv_model_info *out) {
     std::strncpy(info.architecture, c.architecture_name.c_str(), sizeof(info.architecture) - 1);
     std::strncpy(info.weights_dtype, m.weights_dtype.c_str(), sizeof(info.weights_dtype) - 1);
     std::strncpy(info.fingerprint, m.fingerprint.c_str(), sizeof(info.fingerprint) - 1);
+    std::strncpy(info.device, model->runtime->device_name(), sizeof(info.device) - 1);
     info.n_layers = c.n_layers;
     info.n_heads = c.n_heads;
     info.n_kv_heads = c.n_kv_heads;
@@ -107,6 +108,7 @@ hkv_context_params hkv_context_default_params(void) {
   p.kv_cache_bytes = int64_t(512) << 20;
   p.prefill_chunk = 512;
   p.max_context = 0;
+  p.kv_cache_fraction = 0.9f;
   return p;
 }
 
@@ -120,7 +122,13 @@ hkv_status hkv_context_create(hkv_model *model, const hkv_context_params *params
     require(p.prefill_chunk >= 1, "context.prefill_chunk: must be >= 1");
     require(p.max_context >= 0, "context.max_context: must be >= 0");
     const hkv::Config &c = model->loaded->config;
-    const int64_t page_bytes = hkv::CpuBackend::page_bytes(c, p.page_tokens);
+    const int64_t page_bytes = model->runtime->page_bytes(p.page_tokens);
+    if (p.kv_cache_bytes == 0) {
+      require(p.kv_cache_fraction > 0.f && p.kv_cache_fraction <= 1.f, "context.kv_cache_fraction: must be in (0, 1]");
+      const int64_t available = model->runtime->available_kv_bytes();
+      require(available != INT64_MAX, "context.kv_cache_bytes: must be set on the CPU (no device memory to size it from)");
+      p.kv_cache_bytes = (int64_t)(available * (double)p.kv_cache_fraction);
+    }
     if (p.kv_cache_bytes < page_bytes * c.n_layers * c.n_kv_heads)
       throw hkv::Error(HKV_ERR_INVALID_ARGUMENT, "context.kv_cache_bytes: " + std::to_string(p.kv_cache_bytes) +
                                                      " cannot hold one page per layer and KV head (" +
@@ -132,7 +140,7 @@ hkv_status hkv_context_create(hkv_model *model, const hkv_context_params *params
     auto ctx = std::make_unique<hkv_context>();
     ctx->model = model;
     const int64_t n_pages = p.kv_cache_bytes / page_bytes;
-    auto backend = std::make_unique<hkv::CpuBackend>(*model->loaded, *model->pool, n_pages, p.page_tokens, p.prefill_chunk);
+    auto backend = model->runtime->make_backend(n_pages, p);
     ctx->ctx = std::make_unique<hkv::Context>(c, p, std::move(backend), hkv::PagePool(n_pages, p.page_tokens, page_bytes));
     *out = ctx.release();
   });
