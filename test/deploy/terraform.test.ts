@@ -112,6 +112,14 @@ for (const cloud of CLOUDS) {
     assert.deepEqual(written.sort(), envKeys(overlay).sort());
   });
 
+  test(`${cloud}: the GPU pool can hold every worker the ScaledObject may ask for`, () => {
+    const scaledObject = parseYaml(
+      fs.readFileSync(path.join(REPO_ROOT, 'deploy/k8s/base/worker-scaledobject.yaml'), 'utf8'),
+    );
+    const gpuMaxNodes = Number(mod(cloud).variables.get('gpu_max_nodes')?.default);
+    assert.ok(gpuMaxNodes >= scaledObject.spec.maxReplicaCount, 'gpu_max_nodes below maxReplicaCount');
+  });
+
   test(`${cloud}: the fleet namespace and service account match the Kustomize base`, () => {
     const base = parseYaml(
       fs.readFileSync(path.join(REPO_ROOT, 'deploy/k8s/base/kustomization.yaml'), 'utf8'),
