@@ -237,6 +237,35 @@ void test_ada_snapkv() {
   check_positions("ada mixed head 1", kept[1], {3, 4, 5, 6, 7, 8, 9});
 }
 
+// The memory bound the context reserves for: a layer keeps at most heads * (b + 0.4) prefix
+// tokens, every head at least int(0.2 b), never more than the prefix.
+void test_ada_bounds() {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  for (int heads : {1, 3, 8}) {
+    for (int kv_size : {9, 17, 40}) {
+      const Config cfg = make_config(1, heads, heads, 4);
+      hkv_kv_params kv = make_params(HKV_KV_ADA_SNAPKV, kv_size, 8, 7);
+      const int b = kv_size - 8, n_prompt = kv_size + 50, prefix = n_prompt - 8;
+      const CompressionPlan plan = plan_compression(cfg, kv, n_prompt);
+      for (int trial = 0; trial < 20; ++trial) {
+        std::vector<float> pooled(size_t(heads) * prefix);
+        // Skewed so that some heads win most of the joint ranking.
+        for (int h = 0; h < heads; ++h)
+          for (int j = 0; j < prefix; ++j) pooled[size_t(h) * prefix + j] = uniform(rng) * float(1 + h * trial % 5);
+        const auto kept = select_positions(cfg, kv, plan, 0, pooled, n_prompt);
+        double total = 0;
+        for (const auto &positions : kept) {
+          total += double(positions.size());
+          CHECK(int(positions.size()) >= b / 5);
+          CHECK(int(positions.size()) <= prefix);
+        }
+        CHECK(total <= heads * (b + 0.4) + 1e-9);
+      }
+    }
+  }
+}
+
 void test_not_compressed() {
   const Config cfg = make_config(1, 2, 1, 4);
   hkv_kv_params kv = make_params(HKV_KV_SNAPKV, 64, 8, 7);
@@ -270,6 +299,7 @@ int main() {
   test_top_positions();
   test_headkv_caps_in_selection();
   test_ada_snapkv();
+  test_ada_bounds();
   test_not_compressed();
   test_window_errors();
   return hkv_test::finish("test_compress_select");

@@ -21,6 +21,11 @@ struct CompressionPlan {
   int window = 0;                   // alpha: last prompt tokens, always kept
   std::vector<int32_t> caps;        // [n_layers * cache_heads] selected prefix tokens per head,
                                     // window excluded (ada-snapkv: per-layer totals are used)
+  // Invariants: without compression every head keeps the prompt (caps + window == n_prompt;
+  // window 0 for full). A cap may exceed the prefix (headkv with cap_at_prompt 0, as in the
+  // reference): that head keeps the whole prefix. Ada-SnapKV holds the uniform share b per head;
+  // its selection rounds the reference's count * 0.8 + floor per head, so a layer really keeps
+  // at most cache_heads * (b + 0.4) prefix tokens, and every head at least int(0.2 * b).
 };
 
 // Validates the parameters (throws hkv::Error INVALID_ARGUMENT naming the field) and computes
