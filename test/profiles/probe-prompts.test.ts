@@ -5,6 +5,8 @@ import { test } from 'node:test';
 
 import { Tokenizer } from '@huggingface/tokenizers';
 
+import { Tokenizer as ModelTokenizer } from '@headkv/engine';
+
 import {
   buildProbeTrials,
   HaystackGenerator,
@@ -16,6 +18,8 @@ import {
   RETRIEVAL_REASONING_NEEDLES,
   spanOfText,
 } from '@headkv/profiles';
+
+import { DEMO_MODEL_DIR } from '../helpers/repo-paths';
 
 // A real (word-level) Hugging Face tokenizer: words and punctuation marks are tokens.
 function wordTokenizer(vocabulary: readonly string[] = []): Tokenizer {
@@ -189,4 +193,25 @@ test('spanOfText locates the scored sentence with the tokenizer that made the pr
   assert.deepEqual(promptIds.slice(span.begin, span.end), answerIds);
   const firstSentence = encoder.encode(needle.needle.split('. ')[0], { addSpecialTokens: false });
   assert.ok(span.begin >= firstSentence.length, 'span must be the second sentence, not the distractor');
+});
+
+test('with a byte-level BPE tokenizer the span decodes to the scored text at every depth', () => {
+  const bpe = ModelTokenizer.fromDir(DEMO_MODEL_DIR);
+  const encoder = {
+    encode: (text: string, options: { addSpecialTokens: boolean }) => bpe.encode(text, options),
+  };
+  const count = (text: string) => bpe.encode(text, { addSpecialTokens: false }).length;
+  for (const method of ['headkv-r', 'headkv-r2'] as const) {
+    const trials = buildProbeTrials({ method, maxLength: 900, seed: 9, nLengths: 3, nDepths: 4 }, count);
+    for (const trial of trials) {
+      const promptIds = encoder.encode(trial.prompt, { addSpecialTokens: true });
+      const scored = method === 'headkv-r' ? trial.needle.needle : trial.needle.answer;
+      const span = spanOfText(promptIds, scored, encoder);
+      assert.equal(
+        bpe.decode(promptIds.slice(span.begin, span.end)).trim(),
+        scored,
+        `${trial.needle.id} depth ${trial.depthPercent}`,
+      );
+    }
+  }
 });
