@@ -6,7 +6,6 @@ import * as fs from 'node:fs';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import type { IScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
-import { REQUESTS_QUEUE } from '@headkv/queue';
 import { renderKustomization, type Manifest } from './kustomize-render';
 import { schemaErrors, unknownFieldErrors } from './kubernetes-schema';
 import * as path from 'node:path';
@@ -126,9 +125,9 @@ for (const [overlay, manifests] of rendered) {
       data[fileName],
       fs.readFileSync(path.join(REPO_ROOT, 'deploy/k8s/base/queue-depth.lua'), 'utf8'),
     );
-    // The script reads the queue under the prefix the fleet is configured with.
-    const queue = /^local queue = '([^']*)'$/m.exec(data[fileName])?.[1];
-    assert.equal(queue, `${workerConfigMap(manifests).HEADKV_QUEUE_PREFIX}:${REQUESTS_QUEUE}`);
+    // The script reads the queues under the prefix the fleet is configured with.
+    const prefix = /^local prefix = '([^']*)'$/m.exec(data[fileName])?.[1];
+    assert.equal(prefix, workerConfigMap(manifests).HEADKV_QUEUE_PREFIX);
   });
 
   test(`${overlay}: pods run as non-root with pinned images, and every referenced ConfigMap exists`, () => {

@@ -12,13 +12,15 @@ import {
   BATCH_PRIORITY,
   DEFAULT_QUEUE_PREFIX,
   INTERACTIVE_PRIORITY,
+  PROFILES_QUEUE,
   REQUESTS_QUEUE,
 } from '@headkv/queue';
 import { freshQueueName, startRedis, type RedisServer } from '../helpers/redis';
 import { REPO_ROOT } from '../helpers/repo-paths';
 
 const SCRIPT = fs.readFileSync(path.join(REPO_ROOT, 'deploy/k8s/base/queue-depth.lua'), 'utf8');
-const QUEUE_LINE = /^local queue = '([^']*)'$/m;
+const PREFIX_LINE = /^local prefix = '([^']*)'$/m;
+const QUEUES_LINE = /^local queues = \{ (.*) \}$/m;
 
 let server: RedisServer;
 let redis: IORedis;
@@ -35,30 +37,32 @@ after(async () => {
   await server.stop();
 });
 
+interface FleetQueues {
+  requests: Queue;
+  profiles: Queue;
+  batches: Queue;
+  prefix: string;
+  readMetric: () => Promise<Record<string, number>>;
+}
+
 /**
  * The fleet's queues under a prefix of their own, so that tests sharing a Redis (REDIS_URL) never
- * see each other's jobs, and the committed script pointed at that prefix (the test below checks
- * that the committed script reads the fleet's real prefix and queue).
+ * see each other's jobs, and the committed script pointed at that prefix (a test below checks
+ * that the committed script reads the fleet's real prefix and queues).
  */
-async function withFleetQueues(
-  body: (queues: {
-    requests: Queue;
-    batches: Queue;
-    prefix: string;
-    readMetric: () => Promise<Record<string, number>>;
-  }) => Promise<void>,
-): Promise<void> {
+async function withFleetQueues(body: (queues: FleetQueues) => Promise<void>): Promise<void> {
   const prefix = freshQueueName('deploy');
-  const script = SCRIPT.replace(QUEUE_LINE, `local queue = '${prefix}:${REQUESTS_QUEUE}'`);
+  const script = SCRIPT.replace(PREFIX_LINE, `local prefix = '${prefix}'`);
   const requests = new Queue(REQUESTS_QUEUE, { connection, prefix });
+  const profiles = new Queue(PROFILES_QUEUE, { connection, prefix });
   const batches = new Queue(BATCHES_QUEUE, { connection, prefix });
   try {
-    await body({ requests, batches, prefix, readMetric: () => readMetric(script) });
+    await body({ requests, profiles, batches, prefix, readMetric: () => readMetric(script) });
   } finally {
-    await requests.obliterate({ force: true });
-    await batches.obliterate({ force: true });
-    await requests.close();
-    await batches.close();
+    for (const queue of [requests, profiles, batches]) {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
   }
 }
 
@@ -85,20 +89,21 @@ async function readMetric(script: string): Promise<Record<string, number>> {
   return values;
 }
 
-test('the committed script reads the fleet request queue under the default prefix', () => {
-  assert.equal(QUEUE_LINE.exec(SCRIPT)?.[1], `${DEFAULT_QUEUE_PREFIX}:${REQUESTS_QUEUE}`);
-});
-
 const batchLine = { priority: BATCH_PRIORITY };
 const interactive = { priority: INTERACTIVE_PRIORITY };
 
-test('an empty queue reads zero on every value', async () => {
+test('the committed script reads the worker queues under the default prefix', () => {
+  assert.equal(PREFIX_LINE.exec(SCRIPT)?.[1], DEFAULT_QUEUE_PREFIX);
+  assert.equal(QUEUES_LINE.exec(SCRIPT)?.[1], `'${REQUESTS_QUEUE}', '${PROFILES_QUEUE}'`);
+});
+
+test('an empty fleet reads zero on every value', async () => {
   await withFleetQueues(async ({ readMetric }) => {
     assert.deepEqual(await readMetric(), {
-      headkv_requests_waiting: 0,
-      headkv_requests_active: 0,
-      headkv_requests_delayed: 0,
-      headkv_requests_outstanding: 0,
+      headkv_worker_jobs_waiting: 0,
+      headkv_worker_jobs_active: 0,
+      headkv_worker_jobs_delayed: 0,
+      headkv_worker_jobs_outstanding: 0,
     });
   });
 });
@@ -109,32 +114,40 @@ test('prioritized jobs, which is every fleet request, count as waiting; the wait
     for (let i = 0; i < 2; i += 1) await requests.add('chat', { line: i }, interactive);
     await requests.add('chat', { unprioritized: true });
 
-    const counts = await requests.getJobCounts('wait', 'prioritized');
-    assert.deepEqual(counts, { wait: 1, prioritized: 5 });
+    assert.deepEqual(await requests.getJobCounts('wait', 'prioritized'), { wait: 1, prioritized: 5 });
     // What KEDA's redis list scaler (LLEN of the wait list) would report:
     assert.equal(await redis.llen(`${prefix}:${REQUESTS_QUEUE}:wait`), 1);
 
     const metric = await readMetric();
-    assert.equal(metric.headkv_requests_waiting, 6);
-    assert.equal(metric.headkv_requests_outstanding, 6);
+    assert.equal(metric.headkv_worker_jobs_waiting, 6);
+    assert.equal(metric.headkv_worker_jobs_outstanding, 6);
   });
 });
 
-test('delayed retries count once due, not before; other queues never count', async () => {
-  await withFleetQueues(async ({ requests, batches, readMetric }) => {
+test('profile jobs count, so that POST /v1/profiles starts a worker; the coordinator-run batch queue never counts', async () => {
+  await withFleetQueues(async ({ profiles, batches, readMetric }) => {
+    await profiles.add('profile', { model: 'm' }, { jobId: 'profile-m-headkv-r2' });
+    for (let i = 0; i < 4; i += 1) await batches.add('finalize', { batch: i });
+    const metric = await readMetric();
+    assert.equal(metric.headkv_worker_jobs_waiting, 1);
+    assert.equal(metric.headkv_worker_jobs_outstanding, 1);
+  });
+});
+
+test('delayed retries count once due, not before', async () => {
+  await withFleetQueues(async ({ requests, readMetric }) => {
     await requests.add('chat', { retry: 'later' }, { ...batchLine, delay: 3_600_000 });
     await requests.add('chat', { retry: 'later' }, { ...batchLine, delay: 3_600_000 });
     await requests.add('chat', { retry: 'due' }, { ...batchLine, delay: 1 });
     await requests.add('chat', { fresh: true }, batchLine);
-    for (let i = 0; i < 4; i += 1) await batches.add('finalize', { batch: i });
     await new Promise((resolve) => setTimeout(resolve, 50));
 
     // BullMQ itself still holds all three in the delayed set: no worker has promoted the due one.
     assert.deepEqual(await requests.getJobCounts('delayed', 'prioritized'), { delayed: 3, prioritized: 1 });
     const metric = await readMetric();
-    assert.equal(metric.headkv_requests_waiting, 2);
-    assert.equal(metric.headkv_requests_delayed, 2);
-    assert.equal(metric.headkv_requests_outstanding, 2);
+    assert.equal(metric.headkv_worker_jobs_waiting, 2);
+    assert.equal(metric.headkv_worker_jobs_delayed, 2);
+    assert.equal(metric.headkv_worker_jobs_outstanding, 2);
   });
 });
 
@@ -145,9 +158,9 @@ test('a paused queue keeps its jobs counted as waiting', async () => {
     await requests.pause();
     // BullMQ 5 moves the wait list to <queue>:paused; prioritized jobs stay in their set.
     assert.deepEqual(await requests.getJobCounts('paused', 'prioritized'), { paused: 1, prioritized: 1 });
-    assert.equal((await readMetric()).headkv_requests_waiting, 2);
+    assert.equal((await readMetric()).headkv_worker_jobs_waiting, 2);
     await requests.resume();
-    assert.equal((await readMetric()).headkv_requests_waiting, 2);
+    assert.equal((await readMetric()).headkv_worker_jobs_waiting, 2);
   });
 });
 
@@ -165,14 +178,22 @@ test('jobs a worker holds count as active and keep the outstanding total until t
       assert.equal(job.opts.priority, INTERACTIVE_PRIORITY, 'interactive requests are taken first');
       let metric = await readMetric();
       assert.deepEqual(
-        [metric.headkv_requests_waiting, metric.headkv_requests_active, metric.headkv_requests_outstanding],
+        [
+          metric.headkv_worker_jobs_waiting,
+          metric.headkv_worker_jobs_active,
+          metric.headkv_worker_jobs_outstanding,
+        ],
         [2, 1, 3],
       );
 
       await job.moveToCompleted({ done: true }, token, false);
       metric = await readMetric();
       assert.deepEqual(
-        [metric.headkv_requests_waiting, metric.headkv_requests_active, metric.headkv_requests_outstanding],
+        [
+          metric.headkv_worker_jobs_waiting,
+          metric.headkv_worker_jobs_active,
+          metric.headkv_worker_jobs_outstanding,
+        ],
         [2, 0, 2],
       );
     } finally {
@@ -181,7 +202,7 @@ test('jobs a worker holds count as active and keep the outstanding total until t
   });
 });
 
-test('the ScaledObject reads a value the script publishes, from the exporter in the fleet namespace', async () => {
+test('the ScaledObject reads the outstanding total the script publishes', async () => {
   const published = Object.keys(await readMetric(SCRIPT));
   const scaledObject = parse(
     fs.readFileSync(path.join(REPO_ROOT, 'deploy/k8s/base/worker-scaledobject.yaml'), 'utf8'),
@@ -195,5 +216,5 @@ test('the ScaledObject reads a value the script publishes, from the exporter in 
     `valueLocation ${trigger.metadata.valueLocation} does not select a redis_script_values series`,
   );
   assert.ok(published.includes(selected[1]), `the script publishes no value named ${selected[1]}`);
-  assert.equal(selected[1], 'headkv_requests_outstanding');
+  assert.equal(selected[1], 'headkv_worker_jobs_outstanding');
 });

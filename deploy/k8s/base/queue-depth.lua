@@ -1,6 +1,10 @@
--- Queue depth of HeadKV's per-request BullMQ queue, the metric that scales the GPU workers.
--- Run by redis_exporter (--script) on every scrape as EVAL with no keys; it returns name/value
--- pairs as strings, which the exporter publishes as redis_script_values{key="<name>"}.
+-- Jobs for the GPU workers, the metric that scales them. Run by redis_exporter (--script) on every
+-- scrape as EVAL with no keys; it returns name/value pairs as strings, which the exporter publishes
+-- as redis_script_values{key="<name>"}.
+--
+-- Workers consume two BullMQ queues: headkv-requests (one job per chat request or batch line) and
+-- headkv-profiles (head-profile computations, which POST /v1/profiles can start with no worker
+-- running). headkv-batches is the coordinator's and is not counted.
 --
 -- BullMQ 5 keeps a queue's jobs in one key per state, <prefix>:<queue>:<state>:
 --   wait (list)        runnable jobs without a priority
@@ -12,28 +16,33 @@
 --                      otherwise a retry due after the last worker left would never run.
 --   active (list)      jobs held by a worker, including those of a crashed worker until the
 --                      stalled check of a live worker hands them back.
--- The prefix and queue name must match HEADKV_QUEUE_PREFIX and the fleet's request queue.
-local queue = 'headkv:headkv-requests'
+-- The prefix must match HEADKV_QUEUE_PREFIX.
+local prefix = 'headkv'
+local queues = { 'headkv-requests', 'headkv-profiles' }
 
 local time = redis.call('TIME')
 local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local dueMaxScore = (nowMs + 1) * 0x1000 - 1
 
-local wait = redis.call('LLEN', queue .. ':wait')
-local paused = redis.call('LLEN', queue .. ':paused')
-local prioritized = redis.call('ZCARD', queue .. ':prioritized')
-local delayedDue = redis.call('ZCOUNT', queue .. ':delayed', 0, dueMaxScore)
-local delayedTotal = redis.call('ZCARD', queue .. ':delayed')
-local active = redis.call('LLEN', queue .. ':active')
-
-local waiting = wait + paused + prioritized + delayedDue
+local waiting, active, delayedLater = 0, 0, 0
+for _, name in ipairs(queues) do
+  local queue = prefix .. ':' .. name
+  local delayedDue = redis.call('ZCOUNT', queue .. ':delayed', 0, dueMaxScore)
+  waiting = waiting
+    + redis.call('LLEN', queue .. ':wait')
+    + redis.call('LLEN', queue .. ':paused')
+    + redis.call('ZCARD', queue .. ':prioritized')
+    + delayedDue
+  active = active + redis.call('LLEN', queue .. ':active')
+  delayedLater = delayedLater + redis.call('ZCARD', queue .. ':delayed') - delayedDue
+end
 
 return {
-  'headkv_requests_waiting', tostring(waiting),
-  'headkv_requests_active', tostring(active),
-  'headkv_requests_delayed', tostring(delayedTotal - delayedDue),
+  'headkv_worker_jobs_waiting', tostring(waiting),
+  'headkv_worker_jobs_active', tostring(active),
+  'headkv_worker_jobs_delayed', tostring(delayedLater),
   -- The scaling metric: work that needs a worker now, waiting or running. Counting running jobs
   -- keeps busy workers alive; a metric of waiting jobs alone reads zero while every job runs and
   -- would scale the pool to zero under them.
-  'headkv_requests_outstanding', tostring(waiting + active),
+  'headkv_worker_jobs_outstanding', tostring(waiting + active),
 }
