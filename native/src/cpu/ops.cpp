@@ -76,34 +76,40 @@ static void kernel_4x2(const float *w, int k, const float *x0, const float *x1, 
 }
 
 void matmul(ThreadPool &pool, float *out, const float *x, const float *w, const float *bias, int m, int n, int k) {
-  // Columns in blocks of 4 rows of w; each thread owns a contiguous range of blocks and walks
-  // all m inputs for a block while its 4 rows sit in L1.
+  // Columns in blocks of 4 rows of w; each thread owns a contiguous range of blocks. Inputs go
+  // in tiles of kTileTokens rows that stay in L2 while the thread's weight rows stream past
+  // them, so a large m (prefill) reads each weight row m / kTileTokens times and a small m
+  // (decode) reads it once.
+  constexpr int kTileTokens = 64;
   const int64_t n_blocks = (n + 3) / 4;
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max(1, k));
   pool.parallel_for(n_blocks, grain, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; b++) {
-      const int j0 = static_cast<int>(b * 4);
-      if (j0 + 4 <= n) {
-        const float *wr = w + (int64_t)j0 * k;
-        int t = 0;
-        float acc[8];
-        for (; t + 2 <= m; t += 2) {
-          kernel_4x2(wr, k, x + (int64_t)t * k, x + (int64_t)(t + 1) * k, acc);
-          for (int r = 0; r < 4; r++) {
-            float bb = bias ? bias[j0 + r] : 0.f;
-            out[(int64_t)t * n + j0 + r] = acc[2 * r] + bb;
-            out[(int64_t)(t + 1) * n + j0 + r] = acc[2 * r + 1] + bb;
+    for (int t0 = 0; t0 < m; t0 += kTileTokens) {
+      const int t1 = std::min(m, t0 + kTileTokens);
+      for (int64_t b = b0; b < b1; b++) {
+        const int j0 = static_cast<int>(b * 4);
+        if (j0 + 4 <= n) {
+          const float *wr = w + (int64_t)j0 * k;
+          int t = t0;
+          float acc[8];
+          for (; t + 2 <= t1; t += 2) {
+            kernel_4x2(wr, k, x + (int64_t)t * k, x + (int64_t)(t + 1) * k, acc);
+            for (int r = 0; r < 4; r++) {
+              const float bb = bias ? bias[j0 + r] : 0.f;
+              out[(int64_t)t * n + j0 + r] = acc[2 * r] + bb;
+              out[(int64_t)(t + 1) * n + j0 + r] = acc[2 * r + 1] + bb;
+            }
           }
+          for (; t < t1; t++) {
+            const float *xt = x + (int64_t)t * k;
+            for (int r = 0; r < 4; r++)
+              out[(int64_t)t * n + j0 + r] = dot(wr + (int64_t)r * k, xt, k) + (bias ? bias[j0 + r] : 0.f);
+          }
+        } else {
+          for (int j = j0; j < n; j++)
+            for (int t = t0; t < t1; t++)
+              out[(int64_t)t * n + j] = dot(w + (int64_t)j * k, x + (int64_t)t * k, k) + (bias ? bias[j] : 0.f);
         }
-        for (; t < m; t++) {
-          const float *xt = x + (int64_t)t * k;
-          for (int r = 0; r < 4; r++)
-            out[(int64_t)t * n + j0 + r] = dot(wr + (int64_t)r * k, xt, k) + (bias ? bias[j0 + r] : 0.f);
-        }
-      } else {
-        for (int j = j0; j < n; j++)
-          for (int t = 0; t < m; t++)
-            out[(int64_t)t * n + j] = dot(w + (int64_t)j * k, x + (int64_t)t * k, k) + (bias ? bias[j] : 0.f);
       }
     }
   });
