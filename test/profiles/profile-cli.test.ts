@@ -155,3 +155,24 @@ test('profile runs the probes on the tiny model, deterministically for a seed', 
   assert.equal(headkv(args(second)).status, 0);
   assert.deepEqual(loadProfile(second).scores, profile.scores);
 });
+
+test('a probe length beyond the model positions is refused before any trial runs', () => {
+  const out = path.join(scratch, 'too-long.json');
+  const run = headkv([
+    'profile',
+    '--model',
+    DEMO_MODEL_DIR,
+    '--method',
+    'r',
+    '--max-length',
+    '4000',
+    '--out',
+    out,
+  ]);
+  assert.equal(run.status, 1);
+  assert.equal(
+    run.stderr,
+    'headkv: --max-length 4000: must be at most 3840 (max_position_embeddings 4096 less 256 tokens for the question and answer)\n',
+  );
+  assert.ok(!fs.existsSync(out));
+});

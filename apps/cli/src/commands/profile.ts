@@ -33,6 +33,18 @@ const METHOD_OF: Record<MethodChoice, ProfileMethod> = { r: 'headkv-r', r2: 'hea
 const GRANULARITIES: readonly ProfileGranularity[] = ['kv-head', 'query-head'];
 const DEFAULT_MAX_LENGTH = 4096;
 
+// Tokens beyond --max-length that a probe prompt may need: the question, "Answer:", BOS and
+// the answer (the buffer keeps the haystack 200 tokens shorter than the length).
+const PROMPT_TAIL_TOKENS = 256;
+const PAGE_TOKENS = 16;
+
+// A full fp32 cache of one sequence of maxContext tokens, one spare page per head: enough
+// whatever the backend's cache dtype.
+function fullCacheBytes(info: ModelInfo, maxContext: number): number {
+  const pagesPerHead = Math.ceil(maxContext / PAGE_TOKENS) + 1;
+  return info.nLayers * info.nKvHeads * pagesPerHead * PAGE_TOKENS * info.headDim * 2 * 4;
+}
+
 function profileModelOf(info: ModelInfo): ProfileModel {
   return {
     fingerprint: info.fingerprint,
@@ -99,7 +111,7 @@ async function withModel<T>(
 interface ProfileOptions {
   model: string;
   method: MethodChoice;
-  maxLength: number;
+  maxLength?: number;
   seed: number;
   lengths: number;
   depths: number;
@@ -114,14 +126,28 @@ async function runProfile(options: ProfileOptions): Promise<void> {
   const tokenizer = Tokenizer.fromDir(options.model);
   await withModel(options.model, options.threads, async (model) => {
     const info = model.info();
-    // Room for the longest probe prompt and its answer.
-    const context = model.createContext({ maxSequences: 1, maxContext: options.maxLength + 256 });
+    // Room for the longest probe prompt, its question and answer, in a full cache.
+    const longest = info.maxPositionEmbeddings - PROMPT_TAIL_TOKENS;
+    const maxLength = options.maxLength ?? Math.min(DEFAULT_MAX_LENGTH, longest);
+    if (maxLength > longest) {
+      throw new CliError(
+        `--max-length ${maxLength}: must be at most ${longest} (max_position_embeddings ${info.maxPositionEmbeddings} ` +
+          `less ${PROMPT_TAIL_TOKENS} tokens for the question and answer)`,
+      );
+    }
+    const maxContext = maxLength + PROMPT_TAIL_TOKENS;
+    const context = model.createContext({
+      maxSequences: 1,
+      maxContext,
+      pageTokens: PAGE_TOKENS,
+      kvCacheBytes: fullCacheBytes(info, maxContext),
+    });
     try {
       const runner = new ContextProbeRunner(context, tokenizer, info.eosTokenIds);
       const profile = await profileModel(runner, tokenizer, profileModelOf(info), {
         method: METHOD_OF[options.method],
         granularity: options.granularity,
-        maxLength: options.maxLength,
+        maxLength,
         seed: options.seed,
         nLengths: options.lengths,
         nDepths: options.depths,
@@ -193,7 +219,11 @@ export function registerProfile(program: Command): void {
       parseChoice<MethodChoice>(['r', 'r2']),
     )
     .requiredOption('--out <file>', 'profile JSON to write')
-    .option('--max-length <n>', 'longest probe context in tokens', parsePositiveInteger, DEFAULT_MAX_LENGTH)
+    .option(
+      '--max-length <n>',
+      `longest probe context in tokens (default ${DEFAULT_MAX_LENGTH}, or less for a model with fewer positions)`,
+      parsePositiveInteger,
+    )
     .option(
       '--lengths <n>',
       'context lengths, evenly spaced over [0, max-length]',
