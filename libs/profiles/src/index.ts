@@ -52,3 +52,4 @@ export type {
   ProfileRunOptions,
   ProfileTokenizer,
 } from './profile-run';
+export { ContextProbeRunner } from './context-probe-runner';

@@ -6,16 +6,14 @@ import * as fs from 'node:fs';
 
 import { Command } from 'commander';
 
-import { loadNativeAddon, ModelInfo, NativeContext, NativeModel, Tokenizer } from '@headkv/engine';
+import { loadNativeAddon, ModelInfo, NativeModel, Tokenizer } from '@headkv/engine';
 import {
+  ContextProbeRunner,
   DEFAULT_PROBE_BUFFER,
   DEFAULT_PROBE_DEPTHS,
   DEFAULT_PROBE_LENGTHS,
   loadProfile,
   parseReferenceScores,
-  ProbeRule,
-  ProbeRunner,
-  ProbeRunResult,
   profileFromReference,
   ProfileGranularity,
   ProfileMethod,
@@ -53,44 +51,6 @@ function profileModelOf(info: ModelInfo): ProfileModel {
     n_heads: info.nHeads,
     n_kv_heads: info.nKvHeads,
   };
-}
-
-// One probe trial at a time on a full-cache sequence: greedy, stopping at a newline as the
-// reference does, then the probe's head totals.
-class ContextProbeRunner implements ProbeRunner {
-  constructor(
-    private readonly context: NativeContext,
-    private readonly tokenizer: Tokenizer,
-    private readonly stopTokenIds: number[],
-  ) {}
-
-  async run(
-    promptIds: Int32Array,
-    rule: ProbeRule,
-    spanBegin: number,
-    spanEnd: number,
-    maxNewTokens: number,
-  ): Promise<ProbeRunResult> {
-    const id = this.context.addSequence(
-      promptIds,
-      { temperature: 0, maxNewTokens, stopTokenIds: Int32Array.from(this.stopTokenIds) },
-      { method: 'full' },
-    );
-    try {
-      this.context.attachProbe(id, rule, spanBegin, spanEnd);
-      const tokens = [await this.context.prefill(id)];
-      const text = () => this.tokenizer.decode(tokens, { skipSpecialTokens: true });
-      while (this.context.sequenceInfo(id).state === 'decoding' && !text().includes('\n')) {
-        const stepped = (await this.context.step()).find((s) => s.seqId === id);
-        if (stepped === undefined) break;
-        if (stepped.token >= 0) tokens.push(stepped.token);
-        if (stepped.finish !== 'none') break;
-      }
-      return { text: text().split('\n')[0], headScores: this.context.probeScores(id) };
-    } finally {
-      this.context.remove(id);
-    }
-  }
 }
 
 async function withModel<T>(
