@@ -18,10 +18,10 @@ class Model : public Napi::ObjectWrap<Model> {
   explicit Model(const Napi::CallbackInfo &info);
   ~Model() override;
 
+ private:
   // Throws when the model was disposed; `operation` names the call in the message.
   const std::shared_ptr<hkv_model> &Handle(Napi::Env env, const char *operation) const;
 
- private:
   Napi::Value GetInfo(const Napi::CallbackInfo &info);
   Napi::Value CreateContext(const Napi::CallbackInfo &info);
   Napi::Value Dispose(const Napi::CallbackInfo &info);

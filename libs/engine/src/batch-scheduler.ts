@@ -41,7 +41,13 @@ export class BatchScheduler {
       job.succeed('cancelled', undefined);
       return;
     }
-    signal?.addEventListener('abort', () => this.abort(job), { once: true });
+    if (signal) {
+      const onAbort = (): void => this.abort(job);
+      signal.addEventListener('abort', onAbort, { once: true });
+      // A signal may outlive many requests: drop the listener once this one is settled.
+      const detach = (): void => signal.removeEventListener('abort', onAbort);
+      job.result.then(detach, detach);
+    }
     this.queue.push(job);
     this.ensureLoop();
   }
