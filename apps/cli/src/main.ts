@@ -4,6 +4,7 @@ import { Command } from 'commander';
 
 import { registerBatch } from './commands/batch';
 import { registerGenerate } from './commands/generate';
+import { registerProfile } from './commands/profile';
 import { registerServe } from './commands/serve';
 
 const program = new Command('headkv')
@@ -13,6 +14,7 @@ const program = new Command('headkv')
 registerGenerate(program);
 registerServe(program);
 registerBatch(program);
+registerProfile(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`headkv: ${error instanceof Error ? error.message : String(error)}\n`);
