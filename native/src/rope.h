@@ -13,6 +13,8 @@ class Rope {
   Rope(const RopeConfig &cfg, int head_dim);
   // Rotates n_heads heads of one token, laid out [n_heads][head_dim], at position pos.
   void apply(float *x, int n_heads, int pos) const;
+  // The rotation frequencies, for device backends that rotate on their own.
+  const std::vector<float> &inv_freq() const { return inv_freq_; }
 
  private:
   int head_dim_;

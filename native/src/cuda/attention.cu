@@ -1,0 +1,375 @@
+#include "cuda/attention.cuh"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "cuda/cuda_check.cuh"
+
+namespace hkv::cuda {
+
+namespace {
+
+using bf16 = __nv_bfloat16;
+
+constexpr float kLog2e = 1.4426950408889634f;
+
+// ---------------------------------------------------------------- prefill (tensor cores)
+// A block owns 64 queries of one head (4 warps x 16 rows) and walks 64-key tiles of its KV
+// head. S = Q K^T and O += P V use mma.sync m16n8k16 (bf16 in, fp32 accumulate); S stays in
+// registers, where its accumulator layout is already the A-operand layout that P needs.
+constexpr int kRows = 64, kKeys = 64, kWarps = 4;
+
+__device__ __forceinline__ uint32_t smem_addr(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void *p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
+}
+
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const void *p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
+}
+
+// c[4] += a[4] (16x16, row) * b[2] (16x8, col)
+__device__ __forceinline__ void mma_bf16(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<uint32_t *>(&v);
+}
+
+// Copies `rows` rows of d bf16 (row stride `stride` elements in global) into shared rows of
+// d + 8; rows at or past `valid` are zero.
+template <int D>
+__device__ void load_tile(bf16 *dst, const bf16 *src, int64_t stride, int valid) {
+  constexpr int chunks = D / 8;  // 16-byte pieces per row
+  for (int i = threadIdx.x; i < kRows * chunks; i += blockDim.x) {
+    const int r = i / chunks, c = (i % chunks) * 8;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (r < valid) v = *reinterpret_cast<const uint4 *>(src + r * stride + c);
+    *reinterpret_cast<uint4 *>(dst + r * (D + 8) + c) = v;
+  }
+}
+
+template <int D>
+__global__ void __launch_bounds__(kWarps * 32)
+    flash_prefill_kernel(const bf16 *q, const bf16 *k, const bf16 *v, bf16 *out, int m, int c0, int n_heads,
+                         int n_kv_heads, float scale_log2) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  bf16 *qs = reinterpret_cast<bf16 *>(smem_raw);
+  bf16 *ks = qs + kRows * (D + 8);
+  bf16 *vs = ks + kKeys * (D + 8);
+
+  // Later query tiles see more keys: start them first.
+  const int q0 = (gridDim.x - 1 - blockIdx.x) * kRows;
+  const int h = blockIdx.y, g = h / (n_heads / n_kv_heads);
+  const int q_stride = n_heads * D, kv_stride = n_kv_heads * D;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int quad_row = lane / 4, quad_col = lane % 4;
+
+  load_tile<D>(qs, q + (int64_t)q0 * q_stride + h * D, q_stride, m - q0);
+  __syncthreads();
+  uint32_t qf[D / 16][4];
+  for (int kk = 0; kk < D / 16; kk++)
+    ldmatrix_x4(qf[kk], qs + (warp * 16 + (lane % 8) + ((lane / 8) % 2) * 8) * (D + 8) + kk * 16 + (lane / 16) * 8);
+
+  float o[D / 8][4];
+  for (int i = 0; i < D / 8; i++) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
+  const int pos_a = c0 + q0 + warp * 16 + quad_row;  // the thread's two query rows
+  const int pos_b = pos_a + 8;
+  const int key_end = c0 + min(q0 + kRows, m);       // keys any row of the block may see
+
+  for (int k0 = 0; k0 < key_end; k0 += kKeys) {
+    __syncthreads();
+    load_tile<D>(ks, k + (int64_t)k0 * kv_stride + g * D, kv_stride, key_end - k0);
+    load_tile<D>(vs, v + (int64_t)k0 * kv_stride + g * D, kv_stride, key_end - k0);
+    __syncthreads();
+
+    float s[kKeys / 8][4];
+    for (int i = 0; i < kKeys / 8; i++) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+    for (int kk = 0; kk < D / 16; kk++)
+      for (int np = 0; np < kKeys / 16; np++) {
+        uint32_t b[4];
+        ldmatrix_x4(b, ks + (np * 16 + (lane % 8) + (lane / 16) * 8) * (D + 8) + kk * 16 + ((lane / 8) % 2) * 8);
+        mma_bf16(s[2 * np], qf[kk], b[0], b[1]);
+        mma_bf16(s[2 * np + 1], qf[kk], b[2], b[3]);
+      }
+
+    // Scale into the log2 domain and mask future and missing keys.
+    const bool diagonal = k0 + kKeys > c0 + q0 || k0 + kKeys > key_end;
+    float tile_max[2] = {-INFINITY, -INFINITY};
+    for (int nb = 0; nb < kKeys / 8; nb++)
+      for (int e = 0; e < 4; e++) {
+        const int key = k0 + nb * 8 + quad_col * 2 + (e & 1);
+        const int pos = e < 2 ? pos_a : pos_b;
+        float x = s[nb][e] * scale_log2;
+        if (diagonal && (key > pos || key >= key_end)) x = -INFINITY;
+        s[nb][e] = x;
+        tile_max[e / 2] = fmaxf(tile_max[e / 2], x);
+      }
+    float alpha[2], base[2];
+    for (int r = 0; r < 2; r++) {
+      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
+      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
+      const float new_max = fmaxf(row_max[r], tile_max[r]);
+      base[r] = new_max == -INFINITY ? 0.f : new_max;
+      alpha[r] = exp2f(row_max[r] - base[r]);
+      row_max[r] = new_max;
+      row_sum[r] *= alpha[r];
+    }
+    for (int nb = 0; nb < kKeys / 8; nb++)
+      for (int e = 0; e < 4; e++) {
+        const float p = exp2f(s[nb][e] - base[e / 2]);
+        s[nb][e] = p;
+        row_sum[e / 2] += p;
+      }
+    for (int i = 0; i < D / 8; i++) {
+      o[i][0] *= alpha[0];
+      o[i][1] *= alpha[0];
+      o[i][2] *= alpha[1];
+      o[i][3] *= alpha[1];
+    }
+    for (int kk = 0; kk < kKeys / 16; kk++) {
+      const uint32_t pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
+                              pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                              pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+      for (int dp = 0; dp < D / 16; dp++) {
+        uint32_t b[4];
+        ldmatrix_x4_trans(b, vs + (kk * 16 + (lane % 8) + ((lane / 8) % 2) * 8) * (D + 8) + dp * 16 + (lane / 16) * 8);
+        mma_bf16(o[2 * dp], pa, b[0], b[1]);
+        mma_bf16(o[2 * dp + 1], pa, b[2], b[3]);
+      }
+    }
+  }
+
+  for (int r = 0; r < 2; r++) {
+    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 1);
+    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 2);
+  }
+  const int t_a = q0 + warp * 16 + quad_row, t_b = t_a + 8;
+  for (int nb = 0; nb < D / 8; nb++) {
+    const int col = h * D + nb * 8 + quad_col * 2;
+    if (t_a < m)
+      *reinterpret_cast<__nv_bfloat162 *>(out + (int64_t)t_a * q_stride + col) =
+          __floats2bfloat162_rn(o[nb][0] / row_sum[0], o[nb][1] / row_sum[0]);
+    if (t_b < m)
+      *reinterpret_cast<__nv_bfloat162 *>(out + (int64_t)t_b * q_stride + col) =
+          __floats2bfloat162_rn(o[nb][2] / row_sum[1], o[nb][3] / row_sum[1]);
+  }
+}
+
+template <int D>
+void launch_prefill(const bf16 *q, const bf16 *k, const bf16 *v, bf16 *out, int m, int c0, int n_heads, int n_kv_heads,
+                    cudaStream_t stream) {
+  const int smem = (kRows + 2 * kKeys) * (D + 8) * (int)sizeof(bf16);
+  // Per kernel and device; cheap enough to set on every launch.
+  check(cudaFuncSetAttribute(flash_prefill_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem),
+        "flash_prefill: shared memory size");
+  const dim3 grid((m + kRows - 1) / kRows, n_heads);
+  const float scale_log2 = kLog2e / sqrtf((float)D);
+  flash_prefill_kernel<D><<<grid, kWarps * 32, smem, stream>>>(q, k, v, out, m, c0, n_heads, n_kv_heads, scale_log2);
+  check_launch("flash_prefill");
+}
+
+// ---------------------------------------------------------------- decode (flash-decoding)
+// A block owns (split of kDecodeSplitTokens tokens, cache head, sequence) and every query head
+// that reads that cache head (up to kMaxQ at a time). A token is handled by D/8 lanes holding
+// 8 elements each; each lane group keeps its own online softmax, merged at the end.
+constexpr int kMaxQ = 8;
+constexpr int kDecodeWarps = 4;
+
+template <int D>
+__global__ void __launch_bounds__(kDecodeWarps * 32)
+    flash_decode_kernel(const bf16 *q, PagedBatch cache, float *partial, int n_heads, int max_splits, float scale_log2) {
+  constexpr int lanes = D / 8;          // lanes per token
+  constexpr int per_warp = 32 / lanes;  // tokens per warp step
+  __shared__ float sm_acc[kDecodeWarps][kMaxQ][D];
+  __shared__ float sm_max[kDecodeWarps][kMaxQ], sm_sum[kDecodeWarps][kMaxQ];
+
+  const int split = blockIdx.x, c = blockIdx.y, b = blockIdx.z;
+  const int ch = cache.cache_heads[b];
+  if (c >= ch) return;
+  const int32_t *desc = cache.heads + ((int64_t)b * n_heads + c) * 2;
+  const int32_t *table = cache.page_table + desc[0];
+  const int len = desc[1];
+  const int t0 = split * kDecodeSplitTokens;
+  if (t0 >= len) return;
+  const int t1 = min(len, t0 + kDecodeSplitTokens);
+  const int nq_all = n_heads / ch;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int sub = lane / lanes, part = lane % lanes;
+  const int pt = cache.page_tokens;
+
+  for (int qh0 = 0; qh0 < nq_all; qh0 += kMaxQ) {
+    const int nq = min(kMaxQ, nq_all - qh0);
+    float qr[kMaxQ][8], acc[kMaxQ][8], mx[kMaxQ], sum[kMaxQ];
+    for (int i = 0; i < kMaxQ; i++) {
+      mx[i] = -INFINITY;
+      sum[i] = 0.f;
+      for (int e = 0; e < 8; e++) acc[i][e] = qr[i][e] = 0.f;
+      if (i < nq) {
+        const int h = c * nq_all + qh0 + i;
+        const uint4 raw = *reinterpret_cast<const uint4 *>(q + ((int64_t)b * n_heads + h) * D + part * 8);
+        const bf16 *x = reinterpret_cast<const bf16 *>(&raw);
+        for (int e = 0; e < 8; e++) qr[i][e] = __bfloat162float(x[e]) * scale_log2;
+      }
+    }
+    for (int base = t0 + warp * per_warp; base < t1; base += kDecodeWarps * per_warp) {
+      const int j = base + sub;
+      const bool valid = j < t1;
+      float kf[8], vf[8];
+      if (valid) {
+        const bf16 *kp = cache.pages + ((int64_t)table[j / pt] * 2 * pt + j % pt) * D + part * 8;
+        const uint4 kraw = *reinterpret_cast<const uint4 *>(kp);
+        const uint4 vraw = *reinterpret_cast<const uint4 *>(kp + (int64_t)pt * D);
+        const bf16 *kx = reinterpret_cast<const bf16 *>(&kraw);
+        const bf16 *vx = reinterpret_cast<const bf16 *>(&vraw);
+        for (int e = 0; e < 8; e++) {
+          kf[e] = __bfloat162float(kx[e]);
+          vf[e] = __bfloat162float(vx[e]);
+        }
+      } else {
+        for (int e = 0; e < 8; e++) kf[e] = vf[e] = 0.f;
+      }
+      for (int i = 0; i < kMaxQ; i++) {
+        if (i >= nq) break;
+        float s = 0.f;
+        for (int e = 0; e < 8; e++) s += qr[i][e] * kf[e];
+        for (int o = lanes / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+        if (!valid) continue;
+        const float new_max = fmaxf(mx[i], s);
+        const float alpha = exp2f(mx[i] - new_max), p = exp2f(s - new_max);
+        mx[i] = new_max;
+        sum[i] = sum[i] * alpha + p;
+        for (int e = 0; e < 8; e++) acc[i][e] = acc[i][e] * alpha + p * vf[e];
+      }
+    }
+    // Merge the lane groups of the warp, then the warps.
+    for (int i = 0; i < nq; i++) {
+      for (int o = lanes; o < 32; o <<= 1) {
+        const float m2 = __shfl_xor_sync(0xffffffffu, mx[i], o);
+        const float s2 = __shfl_xor_sync(0xffffffffu, sum[i], o);
+        const float new_max = fmaxf(mx[i], m2);
+        const float a1 = mx[i] == -INFINITY ? 0.f : exp2f(mx[i] - new_max);
+        const float a2 = m2 == -INFINITY ? 0.f : exp2f(m2 - new_max);
+        for (int e = 0; e < 8; e++) {
+          const float other = __shfl_xor_sync(0xffffffffu, acc[i][e], o);
+          acc[i][e] = acc[i][e] * a1 + other * a2;
+        }
+        sum[i] = sum[i] * a1 + s2 * a2;
+        mx[i] = new_max;
+      }
+      if (sub == 0) {
+        for (int e = 0; e < 8; e++) sm_acc[warp][i][part * 8 + e] = acc[i][e];
+        if (part == 0) {
+          sm_max[warp][i] = mx[i];
+          sm_sum[warp][i] = sum[i];
+        }
+      }
+    }
+    __syncthreads();
+    for (int idx = threadIdx.x; idx < nq * D; idx += blockDim.x) {
+      const int i = idx / D, d = idx % D;
+      float m_all = -INFINITY;
+      for (int w = 0; w < kDecodeWarps; w++) m_all = fmaxf(m_all, sm_max[w][i]);
+      float a = 0.f, l = 0.f;
+      for (int w = 0; w < kDecodeWarps; w++) {
+        if (sm_max[w][i] == -INFINITY) continue;
+        const float f = exp2f(sm_max[w][i] - m_all);
+        a += sm_acc[w][i][d] * f;
+        l += sm_sum[w][i] * f;
+      }
+      const int h = c * nq_all + qh0 + i;
+      float *dst = partial + (((int64_t)b * n_heads + h) * max_splits + split) * (D + 2);
+      dst[d] = a;
+      if (d == 0) {
+        dst[D] = m_all;
+        dst[D + 1] = l;
+      }
+    }
+    __syncthreads();
+  }
+}
+
+template <int D>
+__global__ void flash_decode_combine_kernel(const float *partial, PagedBatch cache, bf16 *out, int n_heads,
+                                            int max_splits) {
+  const int h = blockIdx.x, b = blockIdx.y;
+  const int ch = cache.cache_heads[b];
+  const int c = h / (n_heads / ch);
+  const int len = cache.heads[((int64_t)b * n_heads + c) * 2 + 1];
+  const int splits = (len + kDecodeSplitTokens - 1) / kDecodeSplitTokens;
+  const float *src = partial + ((int64_t)b * n_heads + h) * max_splits * (D + 2);
+  float m_all = -INFINITY;
+  for (int s = 0; s < splits; s++) m_all = fmaxf(m_all, src[s * (D + 2) + D]);
+  for (int d = threadIdx.x; d < D; d += blockDim.x) {
+    float a = 0.f, l = 0.f;
+    for (int s = 0; s < splits; s++) {
+      const float *p = src + s * (D + 2);
+      const float f = exp2f(p[D] - m_all);
+      a += p[d] * f;
+      l += p[D + 1] * f;
+    }
+    out[((int64_t)b * n_heads + h) * D + d] = __float2bfloat16(a / l);
+  }
+}
+
+template <int D>
+void launch_decode(const bf16 *q, const PagedBatch &cache, float *partial, bf16 *out, int n_heads, cudaStream_t stream) {
+  const int max_splits = (cache.max_len + kDecodeSplitTokens - 1) / kDecodeSplitTokens;
+  const float scale_log2 = kLog2e / sqrtf((float)D);
+  flash_decode_kernel<D><<<dim3(max_splits, n_heads, cache.batch), kDecodeWarps * 32, 0, stream>>>(
+      q, cache, partial, n_heads, max_splits, scale_log2);
+  check_launch("flash_decode");
+  flash_decode_combine_kernel<D><<<dim3(n_heads, cache.batch), D < 32 ? 32 : D, 0, stream>>>(partial, cache, out,
+                                                                                             n_heads, max_splits);
+  check_launch("flash_decode_combine");
+}
+
+}  // namespace
+
+bool attention_supports_head_dim(int head_dim) {
+  return head_dim == 16 || head_dim == 32 || head_dim == 64 || head_dim == 128 || head_dim == 256;
+}
+
+void flash_prefill(const bf16 *q, const bf16 *k, const bf16 *v, bf16 *out, int m, int c0, int n_heads, int n_kv_heads,
+                   int head_dim, cudaStream_t stream) {
+  switch (head_dim) {
+    case 16: return launch_prefill<16>(q, k, v, out, m, c0, n_heads, n_kv_heads, stream);
+    case 32: return launch_prefill<32>(q, k, v, out, m, c0, n_heads, n_kv_heads, stream);
+    case 64: return launch_prefill<64>(q, k, v, out, m, c0, n_heads, n_kv_heads, stream);
+    case 128: return launch_prefill<128>(q, k, v, out, m, c0, n_heads, n_kv_heads, stream);
+    case 256: return launch_prefill<256>(q, k, v, out, m, c0, n_heads, n_kv_heads, stream);
+  }
+  throw Error(HKV_ERR_UNSUPPORTED, "CUDA attention: head_dim " + std::to_string(head_dim) + " is not built (16, 32, 64, 128, 256)");
+}
+
+int64_t decode_partial_floats(int batch, int n_heads, int head_dim, int max_len) {
+  const int64_t splits = (max_len + kDecodeSplitTokens - 1) / kDecodeSplitTokens;
+  return (int64_t)batch * n_heads * std::max<int64_t>(splits, 1) * (head_dim + 2);
+}
+
+void flash_decode(const bf16 *q, const PagedBatch &cache, float *partial, bf16 *out, int n_heads, int head_dim,
+                  cudaStream_t stream) {
+  switch (head_dim) {
+    case 16: return launch_decode<16>(q, cache, partial, out, n_heads, stream);
+    case 32: return launch_decode<32>(q, cache, partial, out, n_heads, stream);
+    case 64: return launch_decode<64>(q, cache, partial, out, n_heads, stream);
+    case 128: return launch_decode<128>(q, cache, partial, out, n_heads, stream);
+    case 256: return launch_decode<256>(q, cache, partial, out, n_heads, stream);
+  }
+  throw Error(HKV_ERR_UNSUPPORTED, "CUDA attention: head_dim " + std::to_string(head_dim) + " is not built (16, 32, 64, 128, 256)");
+}
+
+}  // namespace hkv::cuda

@@ -1,0 +1,66 @@
+// cuda_backend.cuh: the bf16 GPU forward pass, step for step the CPU backend's
+// (cpu/cpu_backend.h): layer-major chunked prefill with the layer's full K/V in scratch,
+// compression on the GPU right after each layer (only kept tokens are written to pages), and
+// batched decode over the ragged per-head page lists. Logits come back to the host, where the
+// context samples.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <vector>
+
+#include "backend.h"
+#include "cuda/compress.cuh"
+#include "cuda/device_buffer.cuh"
+#include "cuda/device_weights.cuh"
+#include "model.h"
+
+namespace hkv::cuda {
+
+class CudaBackend final : public Backend {
+ public:
+  // Bytes of one page: K and V of page_tokens tokens of one head, bf16.
+  static int64_t page_bytes(const Config &cfg, int page_tokens) { return int64_t(2) * page_tokens * cfg.head_dim * 2; }
+
+  CudaBackend(const Config &cfg, const DeviceWeights &weights, int device, int64_t n_pages, int page_tokens,
+              int prefill_chunk);
+  ~CudaBackend() override;
+
+  void prefill(Sequence &seq, PagePool &pages, hkv_progress_fn progress, void *user) override;
+  void decode(const std::vector<Sequence *> &batch, PagePool &pages, std::vector<float> &logits) override;
+
+ private:
+  // Activations of m tokens through one layer.
+  struct Activations {
+    DeviceBuffer xn, qkv, q, att, gu, mid;
+    void grow(const Config &c, int m);
+  };
+  // out[m][n] (bf16, or fp32 accumulated onto with beta = 1) = x[m][k] . w[n][k]^T
+  void gemm(const __nv_bfloat16 *x, const __nv_bfloat16 *w, void *out, bool out_fp32, float beta, int m, int n, int k);
+  // The attention-free parts of a layer around `attend`, for m rows of the residual x.
+  void attention_input(const DeviceLayer &lw, const float *x, int m);
+  void attention_output_and_mlp(const DeviceLayer &lw, float *x, int m);
+  void store_layer(Sequence &seq, PagePool &pages, int layer, int n);
+  void scatter(const std::vector<int32_t> &rows, const std::vector<int32_t> &heads, const std::vector<int64_t> &dst,
+               const __nv_bfloat16 *k, const __nv_bfloat16 *v);
+
+  const Config &cfg_;
+  const DeviceWeights &w_;
+  int device_;
+  int page_tokens_;
+  int prefill_chunk_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+  DeviceBuffer pages_;     // [n_pages][2][page_tokens][head_dim] bf16
+  DeviceBuffer residual_;  // [tokens][hidden] fp32
+  DeviceBuffer keys_, values_;  // [tokens][kv_dim] bf16: the layer's full K/V (prefill), the batch's (decode)
+  DeviceBuffer q_window_;  // [window][q_dim] fp32
+  DeviceBuffer ints_, longs_;  // per-call index uploads
+  DeviceBuffer partial_;   // flash-decoding partial results
+  DeviceBuffer logits_;    // [batch][vocab] fp32
+  Activations act_;
+  DeviceSelector selector_;
+};
+
+}  // namespace hkv::cuda
