@@ -2,9 +2,12 @@
 // and errors as one stderr line with a non-zero exit.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
 
-import { Engine } from '@headkv/engine';
+import { Engine, loadNativeAddon } from '@headkv/engine';
 
 import { LLAMA_FIXTURE_DIR } from '../helpers/fixtures';
 import { CLI_BIN, REPO_ROOT } from '../helpers/repo-paths';
@@ -110,6 +113,62 @@ test('generate with --prompt-ids, --chat and a compressed cache', () => {
   assert.equal(kv.method, 'snapkv');
   assert.equal(kv.kv_size, 16);
   assert.ok(kv.bytes_kept < kv.bytes_full, JSON.stringify(kv));
+});
+
+test('generate --kv-method headkv-r2 reads head scores from --profile', async () => {
+  const model = await loadNativeAddon().loadModel(LLAMA_FIXTURE_DIR, { threads: 1 });
+  const info = model.info();
+  model.dispose();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'headkv-cli-profile-'));
+  const profileFile = path.join(dir, 'profile.json');
+  const scores = Array.from({ length: info.nLayers }, (_, layer) =>
+    Array.from({ length: info.nHeads }, (_, head) => ((layer * info.nHeads + head) % 4 === 0 ? 1 : 0.01)),
+  );
+  fs.writeFileSync(
+    profileFile,
+    JSON.stringify({
+      schema_version: 1,
+      model: {
+        fingerprint: info.fingerprint,
+        architecture: info.architecture,
+        n_layers: info.nLayers,
+        n_heads: info.nHeads,
+        n_kv_heads: info.nKvHeads,
+      },
+      method: 'headkv-r2',
+      granularity: 'kv-head',
+      scores,
+      imported_from: 'test: every fourth head important',
+      engine_version: loadNativeAddon().version(),
+      created_at: new Date().toISOString(),
+    }),
+  );
+  try {
+    const base = ['generate', '--model', LLAMA_FIXTURE_DIR, '--prompt', 'The quick brown fox. '.repeat(12)];
+    const args = [...base, '--kv-method', 'headkv-r2', '--kv-size', '16', '--max-tokens', '2', '--json'];
+    const run = headkv([...args, '--profile', profileFile]);
+    assert.equal(run.status, 0, run.stderr);
+    const kv = JSON.parse(run.stdout).kv;
+    assert.equal(kv.method, 'headkv-r2');
+    assert.ok(kv.bytes_kept < kv.bytes_full, JSON.stringify(kv));
+    const missing = headkv(args);
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /^headkv: headkv-r2 needs a head-importance profile: give --profile FILE/);
+    assert.equal(missing.stderr.trim().split('\n').length, 1);
+    const wrongMethod = headkv([
+      ...base,
+      '--kv-method',
+      'headkv-r',
+      '--kv-size',
+      '16',
+      '--profile',
+      profileFile,
+    ]);
+    assert.notEqual(wrongMethod.status, 0);
+    assert.match(wrongMethod.stderr, /method: the profile holds headkv-r2 scores/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('without --json the text streams to stdout and a summary line goes to stderr', () => {

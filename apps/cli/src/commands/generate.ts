@@ -3,7 +3,16 @@ import * as fs from 'node:fs';
 
 import { Command } from 'commander';
 
-import { Engine, GenerateRequest, GenerateResult, KV_METHODS, KvGranularity, KvMethod } from '@headkv/engine';
+import {
+  Engine,
+  GenerateRequest,
+  GenerateResult,
+  KV_METHODS,
+  KvGranularity,
+  KvMethod,
+  KvOptions,
+} from '@headkv/engine';
+import { headScoresOf, resolveProfile } from '@headkv/profiles';
 
 import { CliError, cliAction } from '../cli-action';
 import {
@@ -31,6 +40,7 @@ interface GenerateOptions {
   kvSize?: number;
   beta?: number;
   granularity?: KvGranularity;
+  profile?: string;
   threads: number;
   json?: boolean;
 }
@@ -95,6 +105,31 @@ function summary(result: GenerateResult): string {
   );
 }
 
+function kvOptionsOf(options: GenerateOptions, engine: Engine): KvOptions | undefined {
+  const method = options.kvMethod;
+  if (method === 'full' && options.kvSize === undefined) return undefined;
+  const kv: KvOptions = {
+    method,
+    kvSize: options.kvSize,
+    beta: options.beta,
+    granularity: options.granularity,
+  };
+  if (method === 'headkv-r' || method === 'headkv-r2') {
+    const info = engine.info;
+    const model = {
+      fingerprint: info.fingerprint,
+      architecture: info.architecture,
+      n_layers: info.nLayers,
+      n_heads: info.nHeads,
+      n_kv_heads: info.nKvHeads,
+    };
+    kv.headScores = headScoresOf(resolveProfile(options.profile, options.model, model, method).profile);
+  } else if (options.profile !== undefined) {
+    throw new CliError(`--profile applies to --kv-method headkv-r or headkv-r2, not ${method}`);
+  }
+  return kv;
+}
+
 async function generate(options: GenerateOptions): Promise<void> {
   const prompt = promptOf(options);
   const engine = await Engine.load(options.model, { threads: options.threads, maxSequences: 1 });
@@ -111,15 +146,7 @@ async function generate(options: GenerateOptions): Promise<void> {
       topK: options.topK,
       seed: options.seed,
       stop: options.stop,
-      kv:
-        options.kvMethod === 'full' && options.kvSize === undefined
-          ? undefined
-          : {
-              method: options.kvMethod,
-              kvSize: options.kvSize,
-              beta: options.beta,
-              granularity: options.granularity,
-            },
+      kv: kvOptionsOf(options, engine),
       signal: abort.signal,
       onToken: options.json ? undefined : (token) => process.stdout.write(token.text),
     });
@@ -162,6 +189,10 @@ export function registerGenerate(program: Command): void {
       '--granularity <g>',
       'kv-head or query-head',
       parseChoice<KvGranularity>(['kv-head', 'query-head']),
+    )
+    .option(
+      '--profile <file>',
+      'head-importance profile for headkv-r / headkv-r2 (default: MODEL/headkv_profile.json)',
     )
     .option('--threads <n>', 'CPU threads; 0 = all cores', parseNonNegativeInteger, 0)
     .option('--json', 'print one JSON object instead of streaming text')
