@@ -125,3 +125,20 @@ test('a prompt larger than the KV pool fails alone; a concurrent request complet
     await engine.dispose();
   }
 });
+
+test('engine.createContext() shares the weights, runs beside generate(), and is freed by dispose()', async () => {
+  const engine = await Engine.load(LLAMA_FIXTURE_DIR, { maxSequences: 1, threads: 1 });
+  const side = engine.createContext({ maxSequences: 1, kvCacheBytes: 8 << 20 });
+  const prompt = [5, 6, 7, 8, 9];
+  const id = side.addSequence(Int32Array.from(prompt), { maxNewTokens: 3, stopTokenIds: [] }, {});
+  const [first, result] = await Promise.all([
+    side.prefill(id),
+    engine.generate({ promptIds: prompt, maxTokens: 3, stopTokenIds: [] }),
+  ]);
+  assert.equal(first, result.tokenIds[0]);
+  const running = side.step();
+  await assert.rejects(engine.dispose(), /still running/);
+  await running;
+  await engine.dispose();
+  assert.equal(side.disposed, true);
+});

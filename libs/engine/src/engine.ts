@@ -32,6 +32,7 @@ const DEFAULT_MAX_SEQUENCES = 8;
 
 export class Engine {
   private readonly scheduler: BatchScheduler;
+  private readonly extraContexts = new Set<NativeContext>();
   private disposed = false;
 
   private constructor(
@@ -101,14 +102,36 @@ export class Engine {
     return job.result;
   }
 
-  // Ends running requests as cancelled, rejects queued ones, then frees the context and model.
+  // Another context on the same loaded weights (no second copy of the model), e.g. for
+  // head-importance probing next to serving. The caller runs one operation on it at a time;
+  // dispose() frees it too.
+  createContext(options: NativeContextOptions = {}): NativeContext {
+    if (this.disposed) throw new EngineError('HKV_DISPOSED', 'engine was disposed');
+    let context: NativeContext;
+    try {
+      context = this.model.createContext(options);
+    } catch (error) {
+      throw EngineError.from(error);
+    }
+    this.extraContexts.add(context);
+    return context;
+  }
+
+  // Ends running requests as cancelled, rejects queued ones, then frees the contexts and model.
   async dispose(): Promise<void> {
     if (this.disposed) return;
+    if ([...this.extraContexts].some((context) => context.busy)) {
+      throw new EngineError(
+        'HKV_ERR_STATE',
+        'engine.dispose(): a context from engine.createContext() is still running',
+      );
+    }
     this.disposed = true;
     await this.scheduler.shutdown(
       new EngineError('HKV_DISPOSED', 'engine was disposed before the request ran'),
     );
     this.context.dispose();
+    for (const context of this.extraContexts) context.dispose();
     this.model.dispose();
   }
 
