@@ -88,6 +88,27 @@ test('abort during decode ends with finish cancelled and frees the sequence', as
   assert.equal(engine.stats().activeSequences, 0);
 });
 
+// The engine prefills layer by layer, so its units are (token, layer) steps: only the shape of
+// the progress is checked (one total, rising, ending complete).
+test('prefill progress rises monotonically to its total', async () => {
+  const prompt = Array.from({ length: 50 }, (_, i) => 3 + ((i * 7) % 150));
+  const events: Array<[number, number]> = [];
+  const result = await engine.generate({
+    promptIds: prompt,
+    maxTokens: 2,
+    onPrefillProgress: (done, total) => events.push([done, total]),
+  });
+  assert.ok(events.length > 0, 'at least one progress event');
+  const total = events[0][1];
+  assert.ok(total >= prompt.length, `total ${total}`);
+  for (const [i, [done, eventTotal]] of events.entries()) {
+    assert.equal(eventTotal, total);
+    assert.ok(done >= (i > 0 ? events[i - 1][0] : 0) && done <= total, `event ${i}: ${done}/${total}`);
+  }
+  assert.equal(events[events.length - 1][0], total);
+  assert.ok(result.tokenIds.length > 0);
+});
+
 test('abort during prefill cancels before any token', async () => {
   const abort = new AbortController();
   const long = Array.from({ length: 120 }, (_, i) => 3 + (i % 150));
