@@ -23,7 +23,7 @@ export class ChatTemplate {
 
   // `source` names where the template came from, for error messages.
   constructor(
-    readonly text: string,
+    text: string,
     private readonly specialTokens: Record<string, string | string[]>,
     private readonly source: string,
   ) {

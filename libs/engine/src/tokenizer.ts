@@ -90,8 +90,7 @@ export interface EncodeOptions {
 export class Tokenizer {
   private constructor(
     private readonly tokenizer: HfTokenizer,
-    readonly specialTokens: Record<string, string | string[]>,
-    readonly chatTemplate: ChatTemplate | undefined,
+    private readonly chatTemplate: ChatTemplate | undefined,
     private readonly dir: string,
   ) {}
 
@@ -116,7 +115,7 @@ export class Tokenizer {
     const chatTemplate = template
       ? new ChatTemplate(template.text, specialTokens, template.source)
       : undefined;
-    return new Tokenizer(tokenizer, specialTokens, chatTemplate, dir);
+    return new Tokenizer(tokenizer, chatTemplate, dir);
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
@@ -127,10 +126,6 @@ export class Tokenizer {
     // @huggingface/tokenizers refuses an empty list; transformers decodes it to ''.
     if (ids.length === 0) return '';
     return this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
-  }
-
-  tokenToId(token: string): number | undefined {
-    return this.tokenizer.token_to_id(token);
   }
 
   // The prompt text of a conversation, as apply_chat_template(messages, tokenize=False).
