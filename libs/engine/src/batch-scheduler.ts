@@ -174,11 +174,19 @@ export class BatchScheduler {
       for (const job of decoding) this.retire(job, () => job.fail(engineError));
       return;
     }
+    const stepped = new Set<number>();
     for (const { seqId, token, finish } of tokens) {
+      stepped.add(seqId);
       const job = this.active.get(seqId);
       if (!job || job.phase === 'done') continue;
       if (!job.endRequested && job.acceptToken(token)) this.requestEnd(job, 'stop');
       if (finish !== 'none') this.finishNatively(job, finish, undefined);
+    }
+    // A sequence the step passed over is no longer decoding: settle it rather than step forever.
+    for (const job of decoding) {
+      if (stepped.has(job.seqId) || job.phase === 'done') continue;
+      const info = this.context.sequenceInfo(job.seqId);
+      if (info.state === 'finished') this.finishNatively(job, info.finish, info);
     }
   }
 
