@@ -1,0 +1,181 @@
+// bench_cuda.cpp: the engine on one GPU, driven through the C ABI (tools/bench/bench_cuda.py
+// runs it next to transformers on the same model folder).
+//
+//   bench_cuda MODEL_DIR [--prefill 8192,32768] [--chunk N] [--decode-steps N]
+//                        [--job DOCS,PROMPT,NEW,KV_SIZE]
+//
+//   --prefill: batch-1 prefill tokens/s of each prompt length (full cache), then decode
+//              tokens/s at batch 1 on that cache for --decode-steps steps;
+//   --job:     DOCS prompts of PROMPT random tokens, each prefilled with SnapKV at KV_SIZE and
+//              then all decoded together for NEW greedy tokens: documents per hour.
+// Prints one JSON object per measurement; GPU memory in use (total - free, CUDA context and
+// all) is read after each, and the engine keeps its scratch, so it is the run's peak so far.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "headkv.h"
+
+#ifdef HEADKV_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+[[noreturn]] void die(const std::string &what) {
+  std::fprintf(stderr, "bench_cuda: %s: %s\n", what.c_str(), hkv_last_error());
+  std::exit(1);
+}
+
+double gpu_used_gib() {
+#ifdef HEADKV_WITH_CUDA
+  size_t free_b = 0, total_b = 0;
+  if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) return -1;
+  return (double)(total_b - free_b) / (1 << 30);
+#else
+  return -1;
+#endif
+}
+
+std::vector<int> ints(const std::string &csv) {
+  std::vector<int> out;
+  std::stringstream ss(csv);
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(std::atoi(item.c_str()));
+  return out;
+}
+
+std::vector<int32_t> random_prompt(int n, int vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> d(0, vocab - 1);
+  std::vector<int32_t> p(n);
+  for (auto &t : p) t = d(rng);
+  return p;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: bench_cuda MODEL_DIR [--prefill L1,L2] [--chunk N] [--decode-steps N] [--job DOCS,PROMPT,NEW,KV_SIZE]\n");
+    return 2;
+  }
+  std::vector<int> prefill_lengths;
+  std::vector<int> job;
+  int chunk = 4096, decode_steps = 32;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--prefill") prefill_lengths = ints(argv[i + 1]);
+    else if (a == "--chunk") chunk = std::atoi(argv[i + 1]);
+    else if (a == "--decode-steps") decode_steps = std::atoi(argv[i + 1]);
+    else if (a == "--job") job = ints(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "bench_cuda: unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+
+  const auto t_load = Clock::now();
+  hkv_model_params mp = hkv_model_default_params();
+  mp.device = HKV_DEVICE_CUDA;
+  hkv_model *model = nullptr;
+  if (hkv_model_load(argv[1], &mp, &model) != HKV_OK) die("load");
+  hkv_model_info info;
+  hkv_model_get_info(model, &info);
+  std::printf("{\"what\":\"load\",\"device\":\"%s\",\"seconds\":%.2f,\"gpu_used_gib\":%.2f}\n", info.device,
+              seconds_since(t_load), gpu_used_gib());
+  std::fflush(stdout);
+
+  // K and V of one token in every layer and KV head, bf16.
+  const int64_t token_bytes = (int64_t)info.n_layers * info.n_kv_heads * info.head_dim * 2 * 2;
+  for (int n : prefill_lengths) {
+    hkv_context_params cp = hkv_context_default_params();
+    cp.prefill_chunk = chunk;
+    cp.max_sequences = 1;
+    cp.kv_cache_bytes = token_bytes * (n + decode_steps + 64);  // the full cache, pages rounded up
+    hkv_context *ctx = nullptr;
+    if (hkv_context_create(model, &cp, &ctx) != HKV_OK) die("context");
+    const std::vector<int32_t> prompt = random_prompt(n, info.vocab_size, 7 + n);
+    hkv_sampling_params sp = hkv_sampling_default_params();
+    sp.max_new_tokens = decode_steps + 1;
+    hkv_kv_params kv = hkv_kv_default_params();
+    // Warm-up (kernels, cuBLAS heuristics, scratch) on a short prompt.
+    {
+      int32_t id = -1, token = -1;
+      const std::vector<int32_t> warm(prompt.begin(), prompt.begin() + std::min(n, 1024));
+      if (hkv_seq_add(ctx, warm.data(), (int32_t)warm.size(), &sp, &kv, &id) != HKV_OK ||
+          hkv_seq_prefill(ctx, id, nullptr, nullptr, &token) != HKV_OK)
+        die("warm-up");
+      hkv_seq_remove(ctx, id);
+    }
+    int32_t id = -1, token = -1;
+    if (hkv_seq_add(ctx, prompt.data(), n, &sp, &kv, &id) != HKV_OK) die("seq_add");
+    const auto t0 = Clock::now();
+    if (hkv_seq_prefill(ctx, id, nullptr, nullptr, &token) != HKV_OK) die("prefill");
+    const double s = seconds_since(t0);
+    std::printf("{\"what\":\"prefill\",\"tokens\":%d,\"chunk\":%d,\"seconds\":%.3f,\"tokens_per_s\":%.0f,\"gpu_used_gib\":%.2f}\n",
+                n, chunk, s, n / s, gpu_used_gib());
+    std::fflush(stdout);
+    if (decode_steps > 0) {
+      hkv_step_token out[1];
+      int32_t n_out = 0;
+      const auto t1 = Clock::now();
+      int steps = 0;
+      for (; steps < decode_steps; steps++)
+        if (hkv_step(ctx, out, 1, &n_out) != HKV_OK) die("step");
+      const double ds = seconds_since(t1);
+      std::printf("{\"what\":\"decode\",\"batch\":1,\"context\":%d,\"steps\":%d,\"tokens_per_s\":%.1f,\"gpu_used_gib\":%.2f}\n",
+                  n, steps, steps / ds, gpu_used_gib());
+      std::fflush(stdout);
+    }
+    hkv_context_free(ctx);
+  }
+
+  if (job.size() == 4) {
+    const int docs = job[0], n = job[1], new_tokens = job[2], kv_size = job[3];
+    hkv_context_params cp = hkv_context_default_params();
+    cp.prefill_chunk = chunk;
+    cp.max_sequences = docs;
+    cp.kv_cache_bytes = 0;  // kv_cache_fraction of the free GPU memory
+    hkv_context *ctx = nullptr;
+    if (hkv_context_create(model, &cp, &ctx) != HKV_OK) die("context");
+    hkv_sampling_params sp = hkv_sampling_default_params();
+    sp.max_new_tokens = new_tokens;
+    hkv_kv_params kv = hkv_kv_default_params();
+    kv.method = HKV_KV_SNAPKV;
+    kv.kv_size = kv_size;
+    kv.window = 32;
+    const auto t0 = Clock::now();
+    for (int d = 0; d < docs; d++) {
+      const std::vector<int32_t> prompt = random_prompt(n, info.vocab_size, 100 + d);
+      int32_t id = -1, token = -1;
+      if (hkv_seq_add(ctx, prompt.data(), n, &sp, &kv, &id) != HKV_OK) die("job seq_add");
+      if (hkv_seq_prefill(ctx, id, nullptr, nullptr, &token) != HKV_OK) die("job prefill");
+    }
+    const double prefill_s = seconds_since(t0);
+    std::vector<hkv_step_token> out(docs);
+    int32_t n_out = 0;
+    int64_t generated = docs;  // first tokens come from prefill
+    const auto t1 = Clock::now();
+    while (hkv_step(ctx, out.data(), docs, &n_out) == HKV_OK && n_out > 0)
+      for (int i = 0; i < n_out; i++) generated += out[i].token >= 0;
+    const double decode_s = seconds_since(t1), total = seconds_since(t0);
+    hkv_context_stats st;
+    hkv_context_get_stats(ctx, &st);
+    std::printf("{\"what\":\"job\",\"docs\":%d,\"prompt\":%d,\"new_tokens\":%d,\"method\":\"snapkv\",\"kv_size\":%d,"
+                "\"prefill_s\":%.2f,\"decode_s\":%.2f,\"decode_tokens_per_s\":%.1f,\"docs_per_hour\":%.0f,"
+                "\"kv_bytes_held\":%lld,\"gpu_used_gib\":%.2f}\n",
+                docs, n, new_tokens, kv_size, prefill_s, decode_s, (generated - docs) / decode_s, docs / total * 3600,
+                (long long)st.kv_bytes_held, gpu_used_gib());
+    hkv_context_free(ctx);
+  }
+  hkv_model_free(model);
+  return 0;
+}
