@@ -4,8 +4,9 @@
 //    results of bf16 operands: 1e-8, attention with bf16 probabilities: 1e-4);
 //  - the GPU window scores and selection select exactly what compress/compress.h selects, for
 //    every method and granularity;
-//  - through the C ABI: greedy tokens of the golden fixtures on the GPU, and each compression
-//    method's kept positions on the GPU against the CPU backend's.
+//  - through the C ABI: the golden fixtures on the GPU (logits, first tokens, decode against
+//    prefill; see check_golden_cases), and each compression method's kept positions on the GPU
+//    against the CPU backend's.
 // Without a CUDA build or a visible GPU it prints "SKIP: no CUDA device" and exits 0.
 #include <algorithm>
 #include <cmath>
@@ -319,9 +320,29 @@ struct Engine {
   }
 };
 
-// Greedy tokens of every golden case, generated on the GPU (each sequence alone and all of a
-// model's cases in one decode batch), against the fixture's transformers tokens.
-void check_golden_greedy() {
+// Top-1 minus top-2 of a logits row.
+float margin_of(const std::vector<float> &logits) {
+  float a = -INFINITY, b = -INFINITY;
+  for (float x : logits)
+    if (x > a) {
+      b = a;
+      a = x;
+    } else if (x > b) {
+      b = x;
+    }
+  return a - b;
+}
+
+// The golden cases on the GPU. The fixtures were made in fp32 and their greedy steps have
+// margins down to 0.005 (see their tolerance notes), below what bf16 compute resolves:
+// transformers itself in bf16 leaves some of these greedy sequences (llama-f32 case 1, for one,
+// at the first token, with exactly the tokens this backend produces). So the checks are:
+//  - the prompt's last logits within NMSE 1e-3 of the fp32 reference;
+//  - the first token equal to the reference wherever the reference margin exceeds 0.05;
+//  - decode consistent with prefill: after all cases decode together in one ragged batch, the
+//    last decode step's logits equal (NMSE 1e-4) a fresh prefill of prompt + fed tokens;
+// and the number of whole greedy sequences equal to the fp32 reference is printed.
+void check_golden_cases() {
   std::vector<fs::path> files;
   for (const auto &e : fs::directory_iterator("test/fixtures/golden"))
     if (e.path().extension() == ".json" && e.path().filename().string().find(".headkv.") == std::string::npos)
@@ -340,16 +361,16 @@ void check_golden_greedy() {
       hkv_model_info info;
       hkv_model_get_info(e.model, &info);
       std::vector<int32_t> ids;
-      std::vector<std::vector<int32_t>> expected, got;
+      std::vector<std::vector<int32_t>> prompts, expected, got;
       double worst_nmse = 0;
       for (const auto &c : golden.find("cases")->as_array()) {
-        const std::vector<int32_t> prompt = ints(*c.find("prompt_ids"));
+        prompts.push_back(ints(*c.find("prompt_ids")));
         expected.push_back(ints(*c.find("greedy_ids")));
         hkv_sampling_params sp = hkv_sampling_default_params();
         sp.max_new_tokens = (int32_t)expected.back().size();
         hkv_kv_params kv = hkv_kv_default_params();
         int32_t id = -1, token = -1;
-        if (hkv_seq_add(e.ctx, prompt.data(), (int32_t)prompt.size(), &sp, &kv, &id) != HKV_OK ||
+        if (hkv_seq_add(e.ctx, prompts.back().data(), (int32_t)prompts.back().size(), &sp, &kv, &id) != HKV_OK ||
             hkv_seq_prefill(e.ctx, id, nullptr, nullptr, &token) != HKV_OK) {
           std::fprintf(stderr, "FAIL %s: %s\n", name.c_str(), hkv_last_error());
           ++hkv_test::failures();
@@ -359,6 +380,11 @@ void check_golden_greedy() {
         hkv_seq_get_logits(e.ctx, id, logits.data(), info.vocab_size);
         for (const auto &x : c.find("logits")->as_array().back().as_array()) ref.push_back((float)x.as_number());
         worst_nmse = std::max(worst_nmse, nmse(logits, ref));
+        if (margin_of(ref) > 0.05f && token != expected.back()[0]) {
+          std::fprintf(stderr, "FAIL %s case %zu: first token %d, reference %d (reference margin %.3f)\n", name.c_str(),
+                       ids.size(), token, expected.back()[0], margin_of(ref));
+          ++hkv_test::failures();
+        }
         ids.push_back(id);
         got.push_back({token});
       }
@@ -370,22 +396,39 @@ void check_golden_greedy() {
           for (size_t s = 0; s < ids.size(); s++)
             if (out[i].seq_id == ids[s] && out[i].token >= 0) got[s].push_back(out[i].token);
       int equal = 0;
-      for (size_t s = 0; s < ids.size(); s++) equal += got[s] == expected[s];
-      std::printf("  golden %-16s chunk %3d: prompt logits NMSE vs transformers fp32 %.3g (threshold 1e-3), greedy %d/%zu cases equal\n",
-                  name.c_str(), chunk, worst_nmse, equal, ids.size());
+      double worst_decode = 0;
+      for (size_t s = 0; s < ids.size(); s++) {
+        equal += got[s] == expected[s];
+        std::vector<float> decoded(info.vocab_size), prefilled(info.vocab_size);
+        hkv_seq_get_logits(e.ctx, ids[s], decoded.data(), info.vocab_size);
+        std::vector<int32_t> fed = prompts[s];
+        fed.insert(fed.end(), got[s].begin(), got[s].end() - 1);
+        hkv_sampling_params sp = hkv_sampling_default_params();
+        sp.max_new_tokens = 1;
+        hkv_kv_params kv = hkv_kv_default_params();
+        int32_t id = -1, token = -1;
+        if (hkv_seq_add(e.ctx, fed.data(), (int32_t)fed.size(), &sp, &kv, &id) != HKV_OK ||
+            hkv_seq_prefill(e.ctx, id, nullptr, nullptr, &token) != HKV_OK) {
+          std::fprintf(stderr, "FAIL %s: %s\n", name.c_str(), hkv_last_error());
+          ++hkv_test::failures();
+          return;
+        }
+        hkv_seq_get_logits(e.ctx, id, prefilled.data(), info.vocab_size);
+        hkv_seq_remove(e.ctx, id);
+        worst_decode = std::max(worst_decode, nmse(decoded, prefilled));
+      }
+      std::printf("  golden %-16s chunk %3d: prompt logits NMSE vs fp32 reference %.3g (threshold 1e-3), decode vs "
+                  "prefill NMSE %.3g (threshold 1e-4), whole greedy sequences equal to fp32 %d/%zu\n",
+                  name.c_str(), chunk, worst_nmse, worst_decode, equal, ids.size());
       if (!(worst_nmse <= 1e-3)) {
         std::fprintf(stderr, "FAIL %s: logits NMSE %.6g above 1e-3\n", name.c_str(), worst_nmse);
         ++hkv_test::failures();
       }
-      for (size_t s = 0; s < ids.size(); s++)
-        if (got[s] != expected[s]) {
-          std::fprintf(stderr, "FAIL %s case %zu: greedy tokens differ\n  got:      ", name.c_str(), s);
-          for (int t : got[s]) std::fprintf(stderr, "%d ", t);
-          std::fprintf(stderr, "\n  expected: ");
-          for (int t : expected[s]) std::fprintf(stderr, "%d ", t);
-          std::fprintf(stderr, "\n");
-          ++hkv_test::failures();
-        }
+      if (!(worst_decode <= 1e-4)) {
+        std::fprintf(stderr, "FAIL %s: decode logits differ from prefill logits, NMSE %.6g above 1e-4\n", name.c_str(),
+                     worst_decode);
+        ++hkv_test::failures();
+      }
     }
   }
 }
@@ -494,7 +537,7 @@ int main() {
   std::printf("compression on the GPU against compress/compress.h:\n");
   check_selection_ops();
   std::printf("engine through the C ABI:\n");
-  check_golden_greedy();
+  check_golden_cases();
   check_engine_selections();
   return hkv_test::finish("test_cuda_backend");
 #endif

@@ -70,6 +70,10 @@ def bench_transformers(model, lengths, decode_steps):
         if decode_steps > 0:
             past = out.past_key_values
             token = out.logits[:, -1:].argmax(-1)
+            for _ in range(2):  # warm-up steps, untimed
+                out = model(token, past_key_values=past, use_cache=True)
+                past = out.past_key_values
+                token = out.logits[:, -1:].argmax(-1)
             torch.cuda.synchronize()
             t1 = time.perf_counter()
             for _ in range(decode_steps):

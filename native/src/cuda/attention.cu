@@ -15,10 +15,12 @@ using bf16 = __nv_bfloat16;
 constexpr float kLog2e = 1.4426950408889634f;
 
 // ---------------------------------------------------------------- prefill (tensor cores)
-// A block owns 64 queries of one head (4 warps x 16 rows) and walks 64-key tiles of its KV
-// head. S = Q K^T and O += P V use mma.sync m16n8k16 (bf16 in, fp32 accumulate); S stays in
-// registers, where its accumulator layout is already the A-operand layout that P needs.
-constexpr int kRows = 64, kKeys = 64, kWarps = 4;
+// A block owns 128 queries of one head (8 warps x 16 rows) and walks 64-key tiles of its KV
+// head, double-buffered: the next tile's keys and values stream in by cp.async while the
+// current one is used. S = Q K^T and O += P V use mma.sync m16n8k16 (bf16 in, fp32
+// accumulate); S stays in registers, where its accumulator layout is already the A-operand
+// layout that P needs. A warp skips tiles that lie wholly after its last query.
+constexpr int kRows = 128, kKeys = 64, kWarps = 8;
 
 __device__ __forceinline__ uint32_t smem_addr(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
@@ -34,6 +36,14 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const void *p) 
                : "r"(smem_addr(p)));
 }
 
+// 16 bytes global -> shared without a register round trip; zero-filled when !valid.
+__device__ __forceinline__ void cp_async16(void *dst, const void *src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
 // c[4] += a[4] (16x16, row) * b[2] (16x8, col)
 __device__ __forceinline__ void mma_bf16(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
   asm volatile(
@@ -48,16 +58,15 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   return *reinterpret_cast<uint32_t *>(&v);
 }
 
-// Copies `rows` rows of d bf16 (row stride `stride` elements in global) into shared rows of
-// d + 8; rows at or past `valid` are zero.
+// Starts copying `rows` rows of d bf16 (row stride `stride` elements in global) into shared
+// rows of d + 8; rows at or past `valid` are zero-filled.
 template <int D>
-__device__ void load_tile(bf16 *dst, const bf16 *src, int64_t stride, int valid) {
+__device__ void load_tile_async(bf16 *dst, const bf16 *src, int64_t stride, int rows, int valid) {
   constexpr int chunks = D / 8;  // 16-byte pieces per row
-  for (int i = threadIdx.x; i < kRows * chunks; i += blockDim.x) {
+  for (int i = threadIdx.x; i < rows * chunks; i += blockDim.x) {
     const int r = i / chunks, c = (i % chunks) * 8;
-    uint4 v = make_uint4(0, 0, 0, 0);
-    if (r < valid) v = *reinterpret_cast<const uint4 *>(src + r * stride + c);
-    *reinterpret_cast<uint4 *>(dst + r * (D + 8) + c) = v;
+    const bool ok = r < valid;
+    cp_async16(dst + r * (D + 8) + c, src + (ok ? r * stride + c : 0), ok);
   }
 }
 
@@ -66,9 +75,10 @@ __global__ void __launch_bounds__(kWarps * 32)
     flash_prefill_kernel(const bf16 *q, const bf16 *k, const bf16 *v, bf16 *out, int m, int c0, int n_heads,
                          int n_kv_heads, float scale_log2) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
+  constexpr int tile = kKeys * (D + 8);
   bf16 *qs = reinterpret_cast<bf16 *>(smem_raw);
-  bf16 *ks = qs + kRows * (D + 8);
-  bf16 *vs = ks + kKeys * (D + 8);
+  bf16 *ks = qs + kRows * (D + 8);  // [2][kKeys][D + 8]
+  bf16 *vs = ks + 2 * tile;         // [2][kKeys][D + 8]
 
   // Later query tiles see more keys: start them first.
   const int q0 = (gridDim.x - 1 - blockIdx.x) * kRows;
@@ -76,81 +86,98 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int q_stride = n_heads * D, kv_stride = n_kv_heads * D;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int quad_row = lane / 4, quad_col = lane % 4;
+  const int key_end = c0 + min(q0 + kRows, m);  // keys any row of the block may see
+  const int n_tiles = (key_end + kKeys - 1) / kKeys;
+  const bf16 *kg = k + g * D, *vg = v + g * D;
 
-  load_tile<D>(qs, q + (int64_t)q0 * q_stride + h * D, q_stride, m - q0);
-  __syncthreads();
+  load_tile_async<D>(qs, q + (int64_t)q0 * q_stride + h * D, q_stride, kRows, m - q0);
+  load_tile_async<D>(ks, kg, kv_stride, kKeys, key_end);
+  load_tile_async<D>(vs, vg, kv_stride, kKeys, key_end);
+  cp_async_commit();
+
   uint32_t qf[D / 16][4];
-  for (int kk = 0; kk < D / 16; kk++)
-    ldmatrix_x4(qf[kk], qs + (warp * 16 + (lane % 8) + ((lane / 8) % 2) * 8) * (D + 8) + kk * 16 + (lane / 16) * 8);
-
   float o[D / 8][4];
   for (int i = 0; i < D / 8; i++) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
   float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
   const int pos_a = c0 + q0 + warp * 16 + quad_row;  // the thread's two query rows
   const int pos_b = pos_a + 8;
-  const int key_end = c0 + min(q0 + kRows, m);       // keys any row of the block may see
+  const int warp_last = c0 + q0 + warp * 16 + 15;    // the warp's last query position
 
-  for (int k0 = 0; k0 < key_end; k0 += kKeys) {
+  for (int t = 0; t < n_tiles; t++) {
+    const int k0 = t * kKeys;
+    if (t + 1 < n_tiles) {
+      const int next = (t + 1) & 1;
+      load_tile_async<D>(ks + next * tile, kg + (int64_t)(k0 + kKeys) * kv_stride, kv_stride, kKeys, key_end - k0 - kKeys);
+      load_tile_async<D>(vs + next * tile, vg + (int64_t)(k0 + kKeys) * kv_stride, kv_stride, kKeys, key_end - k0 - kKeys);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
     __syncthreads();
-    load_tile<D>(ks, k + (int64_t)k0 * kv_stride + g * D, kv_stride, key_end - k0);
-    load_tile<D>(vs, v + (int64_t)k0 * kv_stride + g * D, kv_stride, key_end - k0);
-    __syncthreads();
+    if (t == 0)
+      for (int kk = 0; kk < D / 16; kk++)
+        ldmatrix_x4(qf[kk], qs + (warp * 16 + (lane % 8) + ((lane / 8) % 2) * 8) * (D + 8) + kk * 16 + (lane / 16) * 8);
+    const bf16 *kt = ks + (t & 1) * tile, *vt = vs + (t & 1) * tile;
 
-    float s[kKeys / 8][4];
-    for (int i = 0; i < kKeys / 8; i++) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
-    for (int kk = 0; kk < D / 16; kk++)
-      for (int np = 0; np < kKeys / 16; np++) {
-        uint32_t b[4];
-        ldmatrix_x4(b, ks + (np * 16 + (lane % 8) + (lane / 16) * 8) * (D + 8) + kk * 16 + ((lane / 8) % 2) * 8);
-        mma_bf16(s[2 * np], qf[kk], b[0], b[1]);
-        mma_bf16(s[2 * np + 1], qf[kk], b[2], b[3]);
-      }
+    if (k0 <= warp_last) {
+      float s[kKeys / 8][4];
+      for (int i = 0; i < kKeys / 8; i++) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+      for (int kk = 0; kk < D / 16; kk++)
+        for (int np = 0; np < kKeys / 16; np++) {
+          uint32_t b[4];
+          ldmatrix_x4(b, kt + (np * 16 + (lane % 8) + (lane / 16) * 8) * (D + 8) + kk * 16 + ((lane / 8) % 2) * 8);
+          mma_bf16(s[2 * np], qf[kk], b[0], b[1]);
+          mma_bf16(s[2 * np + 1], qf[kk], b[2], b[3]);
+        }
 
-    // Scale into the log2 domain and mask future and missing keys.
-    const bool diagonal = k0 + kKeys > c0 + q0 || k0 + kKeys > key_end;
-    float tile_max[2] = {-INFINITY, -INFINITY};
-    for (int nb = 0; nb < kKeys / 8; nb++)
-      for (int e = 0; e < 4; e++) {
-        const int key = k0 + nb * 8 + quad_col * 2 + (e & 1);
-        const int pos = e < 2 ? pos_a : pos_b;
-        float x = s[nb][e] * scale_log2;
-        if (diagonal && (key > pos || key >= key_end)) x = -INFINITY;
-        s[nb][e] = x;
-        tile_max[e / 2] = fmaxf(tile_max[e / 2], x);
+      // Scale into the log2 domain and mask future and missing keys.
+      const bool diagonal = k0 + kKeys > c0 + q0 + warp * 16 || k0 + kKeys > key_end;
+      float tile_max[2] = {-INFINITY, -INFINITY};
+      for (int nb = 0; nb < kKeys / 8; nb++)
+        for (int e = 0; e < 4; e++) {
+          const int key = k0 + nb * 8 + quad_col * 2 + (e & 1);
+          const int pos = e < 2 ? pos_a : pos_b;
+          float x = s[nb][e] * scale_log2;
+          if (diagonal && (key > pos || key >= key_end)) x = -INFINITY;
+          s[nb][e] = x;
+          tile_max[e / 2] = fmaxf(tile_max[e / 2], x);
+        }
+      float alpha[2], base[2];
+      for (int r = 0; r < 2; r++) {
+        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
+        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
+        const float new_max = fmaxf(row_max[r], tile_max[r]);
+        base[r] = new_max == -INFINITY ? 0.f : new_max;
+        alpha[r] = exp2f(row_max[r] - base[r]);
+        row_max[r] = new_max;
+        row_sum[r] *= alpha[r];
       }
-    float alpha[2], base[2];
-    for (int r = 0; r < 2; r++) {
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-      const float new_max = fmaxf(row_max[r], tile_max[r]);
-      base[r] = new_max == -INFINITY ? 0.f : new_max;
-      alpha[r] = exp2f(row_max[r] - base[r]);
-      row_max[r] = new_max;
-      row_sum[r] *= alpha[r];
-    }
-    for (int nb = 0; nb < kKeys / 8; nb++)
-      for (int e = 0; e < 4; e++) {
-        const float p = exp2f(s[nb][e] - base[e / 2]);
-        s[nb][e] = p;
-        row_sum[e / 2] += p;
+      for (int nb = 0; nb < kKeys / 8; nb++)
+        for (int e = 0; e < 4; e++) {
+          const float p = exp2f(s[nb][e] - base[e / 2]);
+          s[nb][e] = p;
+          row_sum[e / 2] += p;
+        }
+      for (int i = 0; i < D / 8; i++) {
+        o[i][0] *= alpha[0];
+        o[i][1] *= alpha[0];
+        o[i][2] *= alpha[1];
+        o[i][3] *= alpha[1];
       }
-    for (int i = 0; i < D / 8; i++) {
-      o[i][0] *= alpha[0];
-      o[i][1] *= alpha[0];
-      o[i][2] *= alpha[1];
-      o[i][3] *= alpha[1];
-    }
-    for (int kk = 0; kk < kKeys / 16; kk++) {
-      const uint32_t pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
-                              pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                              pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-      for (int dp = 0; dp < D / 16; dp++) {
-        uint32_t b[4];
-        ldmatrix_x4_trans(b, vs + (kk * 16 + (lane % 8) + ((lane / 8) % 2) * 8) * (D + 8) + dp * 16 + (lane / 16) * 8);
-        mma_bf16(o[2 * dp], pa, b[0], b[1]);
-        mma_bf16(o[2 * dp + 1], pa, b[2], b[3]);
+      for (int kk = 0; kk < kKeys / 16; kk++) {
+        const uint32_t pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
+                                pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                                pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+        for (int dp = 0; dp < D / 16; dp++) {
+          uint32_t b[4];
+          ldmatrix_x4_trans(b, vt + (kk * 16 + (lane % 8) + ((lane / 8) % 2) * 8) * (D + 8) + dp * 16 + (lane / 16) * 8);
+          mma_bf16(o[2 * dp], pa, b[0], b[1]);
+          mma_bf16(o[2 * dp + 1], pa, b[2], b[3]);
+        }
       }
     }
+    __syncthreads();  // every warp is done with this stage before it is refilled
   }
 
   for (int r = 0; r < 2; r++) {
@@ -172,7 +199,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 template <int D>
 void launch_prefill(const bf16 *q, const bf16 *k, const bf16 *v, bf16 *out, int m, int c0, int n_heads, int n_kv_heads,
                     cudaStream_t stream) {
-  const int smem = (kRows + 2 * kKeys) * (D + 8) * (int)sizeof(bf16);
+  const int smem = (kRows + 4 * kKeys) * (D + 8) * (int)sizeof(bf16);
   // Per kernel and device; cheap enough to set on every launch.
   check(cudaFuncSetAttribute(flash_prefill_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem),
         "flash_prefill: shared memory size");
