@@ -31,8 +31,11 @@ function run(command, args) {
 }
 
 function nativeTests() {
+  // HEADKV_CUDA=ON|OFF|AUTO overrides the CMake default (AUTO: build the CUDA backend when
+  // nvcc and cuBLAS are found), e.g. HEADKV_CUDA=OFF for a quick CPU-only run.
+  const cuda = process.env.HEADKV_CUDA ? [`-DHEADKV_CUDA=${process.env.HEADKV_CUDA}`] : [];
   return (
-    run('cmake', ['-S', 'native', '-B', NATIVE_BUILD_DIR, '-DCMAKE_BUILD_TYPE=Release']) &&
+    run('cmake', ['-S', 'native', '-B', NATIVE_BUILD_DIR, '-DCMAKE_BUILD_TYPE=Release', ...cuda]) &&
     run('cmake', ['--build', NATIVE_BUILD_DIR, '-j', JOBS]) &&
     run('ctest', [
       '--test-dir',
