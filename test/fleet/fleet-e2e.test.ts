@@ -113,6 +113,19 @@ describe('fleet end to end', () => {
     assert.equal(streamUsage?.completion_tokens, 12);
   });
 
+  test('a HeadKV request without a profile runs as snapkv and says so (fallback mode)', async () => {
+    const completion = await sdk.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'No profile yet' }],
+      max_tokens: 3,
+      ...({ kv_compression: { method: 'headkv-r2', kv_size: 16 } } as object),
+    });
+    const kv = (completion.usage as unknown as { kv_compression: { method: string; fallback_from?: string } })
+      .kv_compression;
+    assert.equal(kv.method, 'snapkv');
+    assert.equal(kv.fallback_from, 'headkv-r2');
+  });
+
   test('chat errors: unknown model is 404, bad body is 400', async () => {
     await assert.rejects(
       sdk.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }),

@@ -23,6 +23,8 @@ import { WorkersController } from './fleet/workers.controller';
 import { HealthController } from './health/health.controller';
 import { IdempotencyService } from './idempotency/idempotency.service';
 import { MetadataRedis } from './redis/metadata-redis';
+import { FleetMetrics } from './metrics/fleet-metrics.service';
+import { MetricsController } from './metrics/metrics.controller';
 import { ProfilesController } from './profiles/profiles.controller';
 import { ProfilesService } from './profiles/profiles.service';
 
@@ -45,6 +47,7 @@ export class CoordinatorModule {
         ModelsController,
         WorkersController,
         ProfilesController,
+        MetricsController,
         FleetEventsController,
       ],
       providers: [
@@ -63,6 +66,7 @@ export class CoordinatorModule {
         StreamSubscriber,
         ChatCompletionsService,
         ProfilesService,
+        FleetMetrics,
       ],
     };
   }

@@ -26,9 +26,12 @@ export async function startCoordinator(
   const app = await NestFactory.create<NestExpressApplication>(CoordinatorModule.forRoot(config, storage), {
     bodyParser: false,
     logger: options.logger,
+    abortOnError: false,
   });
-  app.use(httpTracing);
+  // Body first: the request span's context must wrap the route handler, and the body parser's
+  // stream callbacks would run outside it.
   app.use(jsonBody(config.maxBodyBytes));
+  app.use(httpTracing);
   app.useGlobalFilters(new ApiErrorFilter());
   const redis = redisOptionsFromUrl(config.redisUrl);
   app.connectMicroservice<MicroserviceOptions>({

@@ -15,6 +15,8 @@ export async function startWorker(
 ): Promise<INestApplicationContext> {
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
     logger: options.logger,
+    // Report start-up failures (no model, no addon) to the caller instead of exiting the process.
+    abortOnError: false,
   });
   if (options.shutdownHooks !== false) app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.init();

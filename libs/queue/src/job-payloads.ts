@@ -20,6 +20,8 @@ export interface RequestJobData {
 export interface RequestJobResult {
   statusCode: 200;
   body: ChatCompletion;
+  /** Time in the queue before a worker took it, and time the worker ran it (last attempt). */
+  timing: { queuedMs: number; runMs: number };
 }
 
 /**

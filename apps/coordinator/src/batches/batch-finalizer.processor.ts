@@ -13,6 +13,7 @@ import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinato
 import { FileRecordsService } from '../files/file-records.service';
 import { unixSeconds } from '../http/new-id';
 import { BatchRecordsService } from './batch-records.service';
+import { FleetMetrics } from '../metrics/fleet-metrics.service';
 import { errorLine, failureLine, outputLine } from './batch-result-lines';
 
 function jsonl(lines: BatchOutputLine[]): Buffer {
@@ -31,6 +32,7 @@ export class BatchFinalizerProcessor extends WorkerHost {
   constructor(
     private readonly records: BatchRecordsService,
     private readonly files: FileRecordsService,
+    private readonly metrics: FleetMetrics,
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
   ) {
     super();
@@ -64,7 +66,9 @@ export class BatchFinalizerProcessor extends WorkerHost {
       const key = childKey(line);
       if (key in values) {
         outputs.push(outputLine(requestId, customId, values[key]));
+        this.metrics.recordResult('batch', values[key]);
       } else if (key in failures) {
+        this.metrics.recordFailure('batch');
         errors.push(failureLine(requestId, customId, failures[key]));
       } else if (cancelling) {
         errors.push(

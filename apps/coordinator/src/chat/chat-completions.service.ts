@@ -24,6 +24,7 @@ import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinato
 import { FleetRegistry } from '../fleet/fleet-registry.service';
 import { newId, unixSeconds } from '../http/new-id';
 import { StreamSubscriber } from './stream-subscriber.service';
+import { FleetMetrics } from '../metrics/fleet-metrics.service';
 
 function rejectionOf(failedReason: string): ApiError {
   try {
@@ -49,6 +50,7 @@ export class ChatCompletionsService implements OnModuleDestroy {
     private readonly registry: FleetRegistry,
     private readonly streams: StreamSubscriber,
     private readonly cancels: CancelPublisher,
+    private readonly metrics: FleetMetrics,
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
   ) {
     this.events = new QueueEvents(REQUESTS_QUEUE, {
@@ -103,8 +105,11 @@ export class ChatCompletionsService implements OnModuleDestroy {
 
   private async result(job: Job<RequestJobData, RequestJobResult>): Promise<RequestJobResult> {
     try {
-      return await job.waitUntilFinished(this.events, this.config.chatTimeoutMs);
+      const result = await job.waitUntilFinished(this.events, this.config.chatTimeoutMs);
+      this.metrics.recordResult('interactive', result);
+      return result;
     } catch (error) {
+      this.metrics.recordFailure('interactive');
       const message = (error as Error).message;
       if (/timed out/i.test(message)) {
         await this.abandon(job);

@@ -222,9 +222,15 @@ export class RequestWorker
       );
     if (job.data.stream) this.publish(jobId, { kind: 'done' });
     await job.updateProgress({ tokens: result.tokenIds.length });
+    const body = chatCompletionOf(job.data.requestId, request, result, this.engine.info.fingerprint);
+    if (kv.fallbackFrom !== undefined && body.usage.kv_compression) {
+      body.usage.kv_compression.fallback_from = kv.fallbackFrom;
+    }
+    const startedAt = job.processedOn ?? Date.now();
     return {
       statusCode: 200,
-      body: chatCompletionOf(job.data.requestId, request, result, this.engine.info.fingerprint),
+      body,
+      timing: { queuedMs: Math.max(0, startedAt - job.timestamp), runMs: Date.now() - startedAt },
     };
   }
 
