@@ -1,0 +1,121 @@
+// suite.ts: named suites (tasks x lengths x depths) and the cases they generate. A case is
+// directly trainable: prompt text in, answer text out.
+import { buildPrompt, TokenCounter } from './context-builder';
+import { SeededRandom } from './seeded-random';
+import { caseSeed, Split } from './splits';
+import { CaseMetric, drawTask, TaskName, TASKS } from './tasks';
+
+export interface SuiteCase {
+  id: string;
+  task: TaskName;
+  split: Split;
+  seed: number;
+  // The requested prompt length in tokens; promptTokens is what the prompt measures.
+  length: number;
+  promptTokens: number;
+  // Where the task's main needle sits, 0 (start of the context) to 1 (end).
+  depth: number;
+  prompt: string;
+  answer: string;
+  metric: CaseMetric;
+  // Character offset of the main needle in prompt.
+  needleOffset: number;
+}
+
+export interface SuiteSpec {
+  name: string;
+  description: string;
+  tasks: readonly TaskName[];
+  lengths: readonly number[];
+  depths: readonly number[];
+  // Cases per task and length (depths cycle through the cases).
+  casesPerCell: number;
+}
+
+const ALL_DEPTHS = [0, 0.25, 0.5, 0.75, 1];
+
+export const SUITES: Record<string, SuiteSpec> = {
+  // What the shipped headkv-tiny model is trained and measured on.
+  'ruler-tiny': {
+    name: 'ruler-tiny',
+    description: 'every task at 1K, 2K, 4K and 8K tokens, depths 0-100%',
+    tasks: TASKS,
+    lengths: [1024, 2048, 4096, 8192],
+    depths: ALL_DEPTHS,
+    casesPerCell: 20,
+  },
+  // The paper's comparison: long prompts (4K-8K) where a kv_size of 128 keeps about 1.5-3%.
+  'ruler-long': {
+    name: 'ruler-long',
+    description: 'every task at 4K and 8K tokens, depths 0-100%',
+    tasks: TASKS,
+    lengths: [4096, 8192],
+    depths: ALL_DEPTHS,
+    casesPerCell: 20,
+  },
+};
+
+export const DEFAULT_SUITE = 'ruler-tiny';
+
+export function suiteSpec(name: string): SuiteSpec {
+  const spec = SUITES[name];
+  if (spec === undefined)
+    throw new Error(`unknown suite '${name}' (known: ${Object.keys(SUITES).join(', ')})`);
+  return spec;
+}
+
+export interface CaseRequest {
+  task: TaskName;
+  split: Split;
+  index: number;
+  length: number;
+  depth: number;
+}
+
+export function generateCase(request: CaseRequest, countTokens: TokenCounter): SuiteCase {
+  const seed = caseSeed(request.split, `${request.task}@${request.length}`, request.index);
+  const random = new SeededRandom(seed);
+  const draw = drawTask(request.task, random, request.split, request.depth);
+  const built = buildPrompt(request.length, draw.needles, draw.question, seed ^ 0x9e3779b9, countTokens);
+  return {
+    id: `${request.split}/${request.task}/${request.length}/${request.index}`,
+    task: request.task,
+    split: request.split,
+    seed,
+    length: request.length,
+    promptTokens: built.tokens,
+    depth: request.depth,
+    prompt: built.prompt,
+    answer: draw.answer,
+    metric: draw.metric,
+    needleOffset: built.needleOffsets[draw.depthNeedle],
+  };
+}
+
+export interface BuildOptions {
+  split: Split;
+  // At most this many cases per task and length (default: the suite's casesPerCell).
+  limit?: number;
+  // Restrict to these lengths (must belong to the suite).
+  lengths?: readonly number[];
+}
+
+// The suite's cases in a fixed order: by length, then task, then index.
+export function buildSuite(spec: SuiteSpec, options: BuildOptions, countTokens: TokenCounter): SuiteCase[] {
+  const perCell = Math.min(options.limit ?? spec.casesPerCell, spec.casesPerCell);
+  const lengths = options.lengths ?? spec.lengths;
+  for (const length of lengths) {
+    if (!spec.lengths.includes(length))
+      throw new Error(`suite ${spec.name} has no length ${length} (has ${spec.lengths.join(', ')})`);
+  }
+  const cases: SuiteCase[] = [];
+  for (const length of lengths) {
+    for (const task of spec.tasks) {
+      for (let index = 0; index < perCell; index++) {
+        const depth = spec.depths[index % spec.depths.length];
+        cases.push(generateCase({ task, split: options.split, index, length, depth }, countTokens));
+      }
+    }
+  }
+  return cases;
+}
