@@ -183,6 +183,11 @@ typedef struct hkv_step_token {
  * Writes up to max_out results; *n_out is the number of sequences stepped. */
 hkv_status hkv_step(hkv_context *ctx, hkv_step_token *out, int32_t max_out, int32_t *n_out);
 
+/* A new sequence that continues from the current state of a prefilled sequence `id` (same
+ * prompt, same kept cache, same generated tokens so far) with its own sampling parameters:
+ * its pages are copies, so the two then decode independently. Admission as for hkv_seq_add. */
+hkv_status hkv_seq_fork(hkv_context *ctx, int32_t id, const hkv_sampling_params *sampling, int32_t *out_id);
+
 /* Thread-safe: marks the sequence cancelled; a running prefill stops at the next chunk. */
 hkv_status hkv_seq_cancel(hkv_context *ctx, int32_t id);
 /* Frees the sequence's pages and slot. */

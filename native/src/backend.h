@@ -24,6 +24,9 @@ class Backend {
   // Feeds every sequence of the batch its last generated token at position seq.n_past,
   // appends its key and value to every cache head, and writes logits [batch][vocab].
   virtual void decode(const std::vector<Sequence *> &batch, PagePool &pool, std::vector<float> &logits) = 0;
+
+  // Copies the content of page src into page dst (both taken from the context's pool).
+  virtual void copy_page(int32_t src, int32_t dst) = 0;
 };
 
 }  // namespace hkv

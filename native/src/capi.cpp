@@ -200,6 +200,13 @@ hkv_status hkv_seq_prefill(hkv_context *ctx, int32_t id, hkv_progress_fn progres
   });
 }
 
+hkv_status hkv_seq_fork(hkv_context *ctx, int32_t id, const hkv_sampling_params *sampling, int32_t *out_id) {
+  return guarded([&] {
+    require(ctx && out_id, "hkv_seq_fork: ctx and out_id must not be NULL");
+    *out_id = ctx->ctx->fork(id, sampling ? *sampling : hkv_sampling_default_params());
+  });
+}
+
 hkv_status hkv_step(hkv_context *ctx, hkv_step_token *out, int32_t max_out, int32_t *n_out) {
   return guarded([&] {
     require(ctx && out && n_out, "hkv_step: ctx, out and n_out must not be NULL");

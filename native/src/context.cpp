@@ -69,13 +69,7 @@ int32_t Context::add(const int32_t *prompt, int32_t n_prompt, const hkv_sampling
     if (prompt[i] < 0 || prompt[i] >= cfg_.vocab)
       throw Error(HKV_ERR_INVALID_ARGUMENT, "prompt[" + std::to_string(i) + "]: token id " + std::to_string(prompt[i]) +
                                                 " is outside the vocabulary (0.." + std::to_string(cfg_.vocab - 1) + ")");
-  if (sampling.max_new_tokens < 1) throw Error(HKV_ERR_INVALID_ARGUMENT, "sampling.max_new_tokens: must be >= 1");
-  if (!(sampling.temperature >= 0.f)) throw Error(HKV_ERR_INVALID_ARGUMENT, "sampling.temperature: must be >= 0");
-  if (!(sampling.top_p > 0.f && sampling.top_p <= 1.f))
-    throw Error(HKV_ERR_INVALID_ARGUMENT, "sampling.top_p: must be in (0, 1]");
-  if (sampling.top_k < 0) throw Error(HKV_ERR_INVALID_ARGUMENT, "sampling.top_k: must be >= 0");
-  if ((int32_t)seqs_.size() >= params_.max_sequences)
-    throw Error(HKV_ERR_OUT_OF_MEMORY, "no free sequence slot (max_sequences = " + std::to_string(params_.max_sequences) + ")");
+  check_sampling(sampling);
 
   auto seq = std::make_unique<Sequence>();
   seq->prompt.assign(prompt, prompt + n_prompt);
@@ -92,6 +86,20 @@ int32_t Context::add(const int32_t *prompt, int32_t n_prompt, const hkv_sampling
   seq->plan = plan_compression(cfg_, seq->kv, n_prompt);
   seq->heads.resize((size_t)cfg_.n_layers * seq->plan.cache_heads);
   seq->sampler = std::make_unique<Sampler>(sampling);
+  return admit(std::move(seq));
+}
+
+void Context::check_sampling(const hkv_sampling_params &sampling) {
+  if (sampling.max_new_tokens < 1) throw Error(HKV_ERR_INVALID_ARGUMENT, "sampling.max_new_tokens: must be >= 1");
+  if (!(sampling.temperature >= 0.f)) throw Error(HKV_ERR_INVALID_ARGUMENT, "sampling.temperature: must be >= 0");
+  if (!(sampling.top_p > 0.f && sampling.top_p <= 1.f))
+    throw Error(HKV_ERR_INVALID_ARGUMENT, "sampling.top_p: must be in (0, 1]");
+  if (sampling.top_k < 0) throw Error(HKV_ERR_INVALID_ARGUMENT, "sampling.top_k: must be >= 0");
+}
+
+int32_t Context::admit(std::unique_ptr<Sequence> seq) {
+  if ((int32_t)seqs_.size() >= params_.max_sequences)
+    throw Error(HKV_ERR_OUT_OF_MEMORY, "no free sequence slot (max_sequences = " + std::to_string(params_.max_sequences) + ")");
   seq->reserve_pages = pages_needed(*seq);
   const int64_t available = pages_.pages_free() - pages_promised();
   if (seq->reserve_pages > available)
@@ -104,6 +112,40 @@ int32_t Context::add(const int32_t *prompt, int32_t n_prompt, const hkv_sampling
   const int32_t id = seq->id;
   seqs_[id] = std::move(seq);
   return id;
+}
+
+int32_t Context::fork(int32_t id, const hkv_sampling_params &sampling) {
+  const Sequence &src = get(id);
+  if (src.state != HKV_SEQ_DECODING)
+    throw Error(HKV_ERR_STATE, "sequence " + std::to_string(id) + " can be forked only while it is decoding");
+  check_sampling(sampling);
+  auto seq = std::make_unique<Sequence>();
+  seq->state = HKV_SEQ_DECODING;
+  seq->prompt = src.prompt;
+  seq->generated = src.generated;
+  seq->max_new_tokens = std::max<int32_t>(sampling.max_new_tokens, (int32_t)src.generated.size() + 1);
+  if (sampling.stop_token_ids && sampling.n_stop_token_ids > 0)
+    seq->stop_token_ids.assign(sampling.stop_token_ids, sampling.stop_token_ids + sampling.n_stop_token_ids);
+  seq->kv = src.kv;
+  seq->head_scores = src.head_scores;
+  seq->kv.head_scores = seq->head_scores.empty() ? nullptr : seq->head_scores.data();
+  seq->plan = src.plan;
+  seq->heads.resize(src.heads.size());
+  seq->sampler = std::make_unique<Sampler>(sampling);
+  seq->logits = src.logits;
+  seq->n_past = src.n_past;
+  Sequence &copy = *seq;
+  const int32_t new_id = admit(std::move(seq));
+  // Pages are taken after admission, out of the reservation it made.
+  for (size_t h = 0; h < src.heads.size(); h++) {
+    copy.heads[h].positions = src.heads[h].positions;
+    for (int32_t page : src.heads[h].pages) {
+      const int32_t dst = pages_.take();
+      backend_->copy_page(page, dst);
+      copy.heads[h].pages.push_back(dst);
+    }
+  }
+  return new_id;
 }
 
 void Context::cancel(int32_t id) {

@@ -21,6 +21,7 @@ class Context {
 
   int32_t add(const int32_t *prompt, int32_t n_prompt, const hkv_sampling_params &sampling, const hkv_kv_params &kv);
   int32_t prefill(int32_t id, hkv_progress_fn progress, void *user);
+  int32_t fork(int32_t id, const hkv_sampling_params &sampling);
   int32_t step(hkv_step_token *out, int32_t max_out);
   void cancel(int32_t id);
   void remove(int32_t id);
@@ -36,6 +37,8 @@ class Context {
   int64_t pages_needed(const Sequence &seq) const;
   int64_t pages_promised() const;  // reserved by admitted sequences but not yet taken
   void release(Sequence &seq);
+  static void check_sampling(const hkv_sampling_params &sampling);
+  int32_t admit(std::unique_ptr<Sequence> seq);  // reserves its pages and gives it an id
   void finish_token(Sequence &seq, int32_t token);
 
   const Config &cfg_;

@@ -165,6 +165,48 @@ void test_cancel_and_stop(hkv_model *model) {
   hkv_context_free(ctx);
 }
 
+// A fork continues exactly like its source would have, on its own copy of the cache.
+void test_fork(hkv_model *model) {
+  std::vector<int32_t> prompt;
+  for (int t = 0; t < 37; t++) prompt.push_back((t * 13 + 1) % 150);
+  Run alone{prompt, hkv_sampling_default_params(), hkv_kv_default_params(), 0};
+  alone.sampling.max_new_tokens = 12;
+  const auto reference = run_together(model, {alone})[0];
+
+  hkv_context *ctx = make_context(model);
+  int32_t src, first;
+  CHECK(hkv_seq_add(ctx, prompt.data(), (int32_t)prompt.size(), &alone.sampling, &alone.kv, &src) == HKV_OK);
+  CHECK(hkv_seq_prefill(ctx, src, nullptr, nullptr, &first) == HKV_OK);
+  std::map<int32_t, std::vector<int32_t>> tokens;
+  tokens[src].push_back(first);
+  hkv_step_token out[4];
+  int32_t n;
+  for (int s = 0; s < 3; s++) {
+    CHECK(hkv_step(ctx, out, 4, &n) == HKV_OK && n == 1);
+    tokens[src].push_back(out[0].token);
+  }
+  int32_t forked;
+  CHECK(hkv_seq_fork(ctx, src, &alone.sampling, &forked) == HKV_OK);
+  tokens[forked] = tokens[src];
+  hkv_seq_info a, b;
+  hkv_seq_get_info(ctx, src, &a);
+  hkv_seq_get_info(ctx, forked, &b);
+  CHECK_EQ_NUM(b.kv_bytes_kept, a.kv_bytes_kept);
+  CHECK_EQ_NUM(b.kv_pages, a.kv_pages);
+  // The source leaves after one more step; the fork must not depend on its pages.
+  CHECK(hkv_step(ctx, out, 4, &n) == HKV_OK && n == 2);
+  for (int k = 0; k < n; k++) tokens[out[k].seq_id].push_back(out[k].token);
+  CHECK(hkv_seq_remove(ctx, src) == HKV_OK);
+  while (hkv_step(ctx, out, 4, &n) == HKV_OK && n > 0)
+    for (int k = 0; k < n; k++) tokens[out[k].seq_id].push_back(out[k].token);
+  if (tokens[forked] != reference || (int)tokens[src].size() != 5) {
+    std::fprintf(stderr, "FAIL fork: the forked sequence's tokens differ from the source run alone\n");
+    ++hkv_test::failures();
+  }
+  CHECK(hkv_seq_fork(ctx, 999, &alone.sampling, &forked) == HKV_ERR_NOT_FOUND);
+  hkv_context_free(ctx);
+}
+
 void test_bad_calls(hkv_model *model) {
   hkv_context *ctx = make_context(model);
   hkv_model_info info;
@@ -208,6 +250,7 @@ int main() {
   test_memory_and_removal(model);
   test_admission_refuses_what_does_not_fit(model);
   test_cancel_and_stop(model);
+  test_fork(model);
   test_bad_calls(model);
   hkv_model_free(model);
   return hkv_test::finish("test_engine");

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "compress/compress.h"
+#include "cpu/attention.h"
 #include "cpu/ops.h"
 #include "error.h"
 
@@ -82,6 +83,10 @@ void CpuBackend::append(PagePool &pages, HeadCache &head, const float *k, const 
   std::memcpy(values(head.pages.back()) + (int64_t)slot * hd, v, sizeof(float) * hd);
 }
 
+void CpuBackend::copy_page(int32_t src, int32_t dst) {
+  std::memcpy(keys(dst), keys(src), sizeof(float) * 2 * page_tokens_ * cfg_.head_dim);
+}
+
 void CpuBackend::prefill(Sequence &seq, PagePool &pages, hkv_progress_fn progress, void *user) {
   const Config &c = cfg_;
   const int n = (int)seq.prompt.size();
@@ -126,18 +131,20 @@ void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float 
       if (p >= n - window)
         std::memcpy(&q_window[(size_t)(p - (n - window)) * q_dim], &a.q[(size_t)t * q_dim], sizeof(float) * q_dim);
     }
-    // Causal attention of the chunk's queries over keys [0, own position].
-    pool_.parallel_for((int64_t)m * c.n_heads, 4, [&](int64_t i0, int64_t i1) {
-      std::vector<float> scores(c0 + m);
+    // Causal attention of the chunk's queries over keys [0, own position], in tiles of
+    // consecutive positions of one head that share every key and value load.
+    const int tiles = (m + cpu::kAttentionRows - 1) / cpu::kAttentionRows;
+    pool_.parallel_for((int64_t)tiles * c.n_heads, 1, [&](int64_t i0, int64_t i1) {
+      std::vector<float> scratch;
       for (int64_t i = i0; i < i1; i++) {
-        const int t = (int)(i / c.n_heads), h = (int)(i % c.n_heads), g = h / group;
-        const int len = c0 + t + 1;
-        const float *q = &a.q[(size_t)t * q_dim + (size_t)h * hd];
-        for (int j = 0; j < len; j++) scores[j] = cpu::dot(q, &keys[(size_t)j * kv_dim + (size_t)g * hd], hd) * scale;
-        cpu::softmax(scores.data(), len);
-        float *out = &a.att[(size_t)t * q_dim + (size_t)h * hd];
-        std::fill(out, out + hd, 0.f);
-        for (int j = 0; j < len; j++) cpu::axpy(scores[j], &values[(size_t)j * kv_dim + (size_t)g * hd], out, hd);
+        const int h = (int)(i % c.n_heads), g = h / group;
+        const int t0 = (int)(i / c.n_heads) * cpu::kAttentionRows;
+        const int rows = std::min(cpu::kAttentionRows, m - t0);
+        int lens[cpu::kAttentionRows];
+        for (int r = 0; r < rows; r++) lens[r] = c0 + t0 + r + 1;
+        cpu::attend_rows(&a.q[(size_t)t0 * q_dim + (size_t)h * hd], q_dim, rows, lens, &keys[(size_t)g * hd],
+                         &values[(size_t)g * hd], kv_dim, hd, scale, &a.att[(size_t)t0 * q_dim + (size_t)h * hd], q_dim,
+                         scratch);
       }
     });
     cpu::matmul(pool_, a.proj.data(), a.att.data(), lw.wo, nullptr, m, c.hidden, q_dim);

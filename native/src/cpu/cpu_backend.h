@@ -23,6 +23,7 @@ class CpuBackend final : public Backend {
 
   void prefill(Sequence &seq, PagePool &pages, hkv_progress_fn progress, void *user) override;
   void decode(const std::vector<Sequence *> &batch, PagePool &pages, std::vector<float> &logits) override;
+  void copy_page(int32_t src, int32_t dst) override;
 
  private:
   float *keys(int32_t page) { return kv_.get() + int64_t(page) * 2 * page_tokens_ * cfg_.head_dim; }

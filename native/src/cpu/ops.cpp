@@ -45,6 +45,35 @@ void axpy(float a, const float *x, float *y, int n) {
   for (; i < n; i++) y[i] += a * x[i];
 }
 
+void dot_rows(const float *x, const float *rows, int stride, int n_rows, int n, float *acc) {
+  int i = 0;
+#ifdef HKV_AVX2
+  if (n_rows == 4) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+      const __m256 xv = _mm256_loadu_ps(x + i);
+      a0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(rows + i), a0);
+      a1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(rows + stride + i), a1);
+      a2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(rows + 2 * stride + i), a2);
+      a3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(rows + 3 * stride + i), a3);
+    }
+    acc[0] = hsum(a0);
+    acc[1] = hsum(a1);
+    acc[2] = hsum(a2);
+    acc[3] = hsum(a3);
+    for (; i < n; i++)
+      for (int r = 0; r < 4; r++) acc[r] += x[i] * rows[r * stride + i];
+    return;
+  }
+#endif
+  for (int r = 0; r < n_rows; r++) acc[r] = dot(x, rows + (int64_t)r * stride, n);
+}
+
+void axpy_rows(const float *x, const float *w, float *out, int stride, int n_rows, int n) {
+  for (int r = 0; r < n_rows; r++)
+    if (w[r] != 0.f) axpy(w[r], x, out + (int64_t)r * stride, n);
+}
+
 // Four weight rows against two inputs: eight running sums kept in registers, so every weight
 // and input load feeds several FMAs.
 static void kernel_4x2(const float *w, int k, const float *x0, const float *x1, float out[8]) {
