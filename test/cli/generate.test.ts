@@ -207,3 +207,21 @@ for (const [name, args, pattern] of [
     assert.equal(run.stdout, '');
   });
 }
+
+test('bin/headkv.js without a build says to run npm run build', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'headkv-unbuilt-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.copyFileSync(CLI_BIN, path.join(dir, 'bin', 'headkv.js'));
+    const run = spawnSync(process.execPath, [path.join(dir, 'bin', 'headkv.js'), 'generate'], {
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 1);
+    assert.equal(
+      run.stderr,
+      'headkv: not built yet (dist/apps/cli/src/main.js is missing): run npm run build\n',
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
