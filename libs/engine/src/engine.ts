@@ -1,5 +1,6 @@
 // engine.ts: Engine = one loaded model, its tokenizer and ONE context shared by every
 // generate() call through the continuous-batching scheduler.
+import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -180,7 +181,7 @@ export class Engine {
       temperature: request.temperature ?? 0,
       topK: request.topK ?? 0,
       topP: request.topP ?? 1,
-      seed: request.seed ?? 0,
+      seed: request.seed ?? randomInt(2 ** 47),
       maxNewTokens: maxTokens,
       stopTokenIds: Int32Array.from(request.stopTokenIds ?? this.info.eosTokenIds),
     };

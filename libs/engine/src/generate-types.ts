@@ -34,6 +34,7 @@ export interface GenerateRequest {
   temperature?: number;
   topP?: number;
   topK?: number;
+  // Sampling seed (temperature > 0); absent = a random one, as OpenAI's API does.
   seed?: number;
   stop?: string[];
   // Defaults to the model's eos token ids.
