@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 
 import { registerBatch } from './commands/batch';
+import { registerEval } from './commands/eval';
 import { registerGenerate } from './commands/generate';
 import { registerProfile } from './commands/profile';
 import { registerServe } from './commands/serve';
@@ -15,6 +16,7 @@ registerGenerate(program);
 registerServe(program);
 registerBatch(program);
 registerProfile(program);
+registerEval(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`headkv: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -22,3 +22,6 @@ export {
 } from './longbench';
 export type { LongBenchMetric, LongBenchRecord } from './longbench';
 export { pretokenCounter, splitPatternOf } from './token-counter';
+export { formatEvalTable, summarizeEval } from './eval-report';
+export type { ConfigSummary, EvalRecord, EvalSummary } from './eval-report';
+export { evalPlotSvg } from './svg-plot';
