@@ -19,6 +19,13 @@ int cache_heads_per_kv_head(const Config &c, const Sequence &seq) { return seq.p
 
 }  // namespace
 
+void CudaBackend::copy_page(int32_t src, int32_t dst) {
+  const int64_t bytes = page_bytes(cfg_, page_tokens_);
+  char *base = pages_.as<char>();
+  check(cudaMemcpyAsync(base + dst * bytes, base + src * bytes, bytes, cudaMemcpyDeviceToDevice, stream_),
+        "copying a KV page");
+}
+
 void CudaBackend::Activations::grow(const Config &c, int m) {
   const size_t b = 2;  // bf16
   xn.grow(b * m * c.hidden, "activations");

@@ -29,6 +29,7 @@ class CudaBackend final : public Backend {
 
   void prefill(Sequence &seq, PagePool &pages, hkv_progress_fn progress, void *user) override;
   void decode(const std::vector<Sequence *> &batch, PagePool &pages, std::vector<float> &logits) override;
+  void copy_page(int32_t src, int32_t dst) override;
 
  private:
   // Activations of m tokens through one layer.
