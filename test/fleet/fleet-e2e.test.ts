@@ -39,7 +39,19 @@ describe('fleet end to end', () => {
     redis = await testRedis();
     prefix = freshPrefix();
     coordinator = await startTestCoordinator(redis.url, prefix);
-    workers.push(spawnWorker(redis.url, prefix, 'worker-a'), spawnWorker(redis.url, prefix, 'worker-b'));
+    // A short drain deadline, so that the SIGTERM test sees running jobs handed back.
+    // Small probe settings: the fallback test starts a profiling job that runs in the background.
+    const env = {
+      HEADKV_DRAIN_MS: '300',
+      HEADKV_PROFILE_MAX_LENGTH: '512',
+      HEADKV_PROFILE_LENGTHS: '2',
+      HEADKV_PROFILE_DEPTHS: '2',
+      HEADKV_PROFILE_COUNT_ALL: '1',
+    };
+    workers.push(
+      spawnWorker(redis.url, prefix, 'worker-a', env),
+      spawnWorker(redis.url, prefix, 'worker-b', env),
+    );
     await waitForWorkers(client(coordinator.baseUrl, 'tenant-one'), ['worker-a', 'worker-b'], 60000).catch(
       (error) => {
         throw new Error(
@@ -261,5 +273,38 @@ describe('fleet end to end', () => {
     );
     // The dead worker drops out of the fleet view once it stops heartbeating.
     await waitForWorkers(api, ['worker-b'], 10000);
+  });
+
+  test('SIGTERM drains a worker: what it cannot finish in time goes back to the queue, nothing is lost', async () => {
+    const api = client(coordinator.baseUrl, 'tenant-one');
+    const replacement = spawnWorker(redis.url, prefix, 'worker-c', { HEADKV_DRAIN_MS: '300' });
+    workers.push(replacement);
+    await waitForWorkers(api, ['worker-b', 'worker-c'], 60000);
+    const lines = Array.from({ length: 12 }, (_, index) =>
+      chatLine(`t-${index}`, MODEL, `Drain test ${index}`, { max_tokens: 400 }),
+    );
+    const file = await api.upload(lines.join('\n'));
+    const created = await api.json('POST', '/v1/batches', {
+      input_file_id: file.body.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    const draining = workers[1];
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const { body } = await api.json('GET', '/v1/workers');
+      const state = (body.data as Array<{ workerId: string; runningJobs: number }>).find(
+        (worker) => worker.workerId === draining.workerId,
+      );
+      if (state && state.runningJobs > 0) break;
+      assert.ok(Date.now() < deadline, 'the draining worker never took a job');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(await draining.stop(), 0, draining.output());
+    assert.match(draining.output(), /drain deadline reached: handing [1-9]\d* job\(s\) back to the queue/);
+    // It left the fleet view at once, by saying so rather than by missing heartbeats.
+    await waitForWorkers(api, ['worker-c'], 1000);
+    const done = await waitForBatch(api, created.body.id, 120000);
+    assert.deepEqual(done.request_counts, { total: 12, completed: 12, failed: 0 });
   });
 });

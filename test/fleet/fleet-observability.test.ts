@@ -38,7 +38,7 @@ describe('traces, metrics and logs', () => {
         HEADKV_MAX_SEQUENCES: '2',
         HEADKV_THREADS: '1',
       }),
-      { logger: false, shutdownHooks: false },
+      { logger: false },
     );
     await waitForWorkers(client(coordinator.baseUrl, 'k'), ['traced']);
   });

@@ -75,7 +75,7 @@ async function serve(options: ServeOptions): Promise<void> {
   };
   try {
     parts.coordinator = await startCoordinator(coordinatorConfig, { logger, shutdownHooks: false });
-    parts.worker = await startWorker(workerConfig, { logger, shutdownHooks: false });
+    parts.worker = await startWorker(workerConfig, { logger });
   } catch (error) {
     await stop();
     throw error;

@@ -11,7 +11,7 @@ import { Engine, loadNativeAddon } from '@headkv/engine';
 import { profileModel, type HeadProfile } from '@headkv/profiles';
 import { PROFILES_QUEUE, ProfileStore, redisOptionsFromUrl, type ProfileJobData } from '@headkv/queue';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
-import { ContextProbeRunner } from './context-probe-runner';
+import { ContextProbeRunner, ProfilingInterrupted } from './context-probe-runner';
 
 /** Room in the probing context for the answer after the longest probe prompt. */
 const ANSWER_ROOM_TOKENS = 256;
@@ -29,6 +29,7 @@ export class ProfileComputer implements OnApplicationBootstrap, BeforeApplicatio
   private readonly redis: Redis;
   private readonly store: ProfileStore;
   private worker: Worker<ProfileJobData, { profileTrials: number }> | null = null;
+  private stopping = false;
 
   constructor(
     private readonly engine: Engine,
@@ -53,7 +54,9 @@ export class ProfileComputer implements OnApplicationBootstrap, BeforeApplicatio
     this.worker.on('error', (error) => this.logger.error(`queue connection: ${error.message}`));
   }
 
+  /** A profiling run can take long: it stops at the next probe step and its job goes back to the queue. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     await this.worker?.close();
     this.redis.disconnect();
   }
@@ -84,7 +87,7 @@ export class ProfileComputer implements OnApplicationBootstrap, BeforeApplicatio
       try {
         const info = model.info();
         profile = await profileModel(
-          new ContextProbeRunner(context, tokenizer, info.eosTokenIds),
+          new ContextProbeRunner(context, tokenizer, info.eosTokenIds, () => this.stopping),
           tokenizer,
           {
             fingerprint: info.fingerprint,
@@ -109,6 +112,10 @@ export class ProfileComputer implements OnApplicationBootstrap, BeforeApplicatio
       } finally {
         context.dispose();
       }
+    } catch (error) {
+      if (!(error instanceof ProfilingInterrupted)) throw error;
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
     } finally {
       model.dispose();
     }
