@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import torch
@@ -111,7 +112,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--engine", required=True, help="path of the bench_cuda binary")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--model-dir", default="/tmp/llama3-8b-shape-random")
+    ap.add_argument("--model-dir", default=os.path.join(tempfile.gettempdir(), "llama3-8b-shape-random"),
+                    help="where the random model is written (reused when it holds a config.json)")
     ap.add_argument("--prefill", default="8192,32768")
     ap.add_argument("--decode-steps", type=int, default=32)
     ap.add_argument("--chunk", type=int, default=4096)
