@@ -166,7 +166,9 @@ hkv_kv_params hkv_kv_default_params(void);
 hkv_status hkv_seq_add(hkv_context *ctx, const int32_t *prompt, int32_t n_prompt,
                        const hkv_sampling_params *sampling, const hkv_kv_params *kv, int32_t *out_id);
 
-/* Progress callback for prefill: tokens done of total. Called on the calling thread. */
+/* Progress callback for prefill, called on the calling thread. Prefill runs layer by layer over
+ * the whole prompt, so work is counted in (layer, token) pairs: done rises to total =
+ * n_layers * n_prompt. */
 typedef void (*hkv_progress_fn)(void *user, int64_t done, int64_t total);
 
 /* Prefills the prompt in chunks, compresses the cache, samples the first token. */
