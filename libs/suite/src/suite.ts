@@ -98,6 +98,8 @@ export interface BuildOptions {
   limit?: number;
   // Restrict to these lengths (must belong to the suite).
   lengths?: readonly number[];
+  // Restrict to these tasks (must belong to the suite).
+  tasks?: readonly TaskName[];
 }
 
 // The suite's cases in a fixed order: by length, then task, then index.
@@ -108,9 +110,13 @@ export function buildSuite(spec: SuiteSpec, options: BuildOptions, countTokens: 
     if (!spec.lengths.includes(length))
       throw new Error(`suite ${spec.name} has no length ${length} (has ${spec.lengths.join(', ')})`);
   }
+  const tasks = options.tasks ?? spec.tasks;
+  for (const task of tasks) {
+    if (!spec.tasks.includes(task)) throw new Error(`suite ${spec.name} has no task ${task}`);
+  }
   const cases: SuiteCase[] = [];
   for (const length of lengths) {
-    for (const task of spec.tasks) {
+    for (const task of tasks) {
       for (let index = 0; index < perCell; index++) {
         const depth = spec.depths[index % spec.depths.length];
         cases.push(generateCase({ task, split: options.split, index, length, depth }, countTokens));

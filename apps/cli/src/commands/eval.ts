@@ -30,6 +30,8 @@ import {
   splitPatternOf,
   suiteSpec,
   summarizeEval,
+  TaskName,
+  TASKS,
 } from '@headkv/suite';
 
 import { CliError, cliAction } from '../cli-action';
@@ -43,6 +45,7 @@ interface EvalOptions {
   methods: KvMethod[];
   kvSizes: number[];
   lengths?: number[];
+  tasks?: TaskName[];
   granularity?: KvGranularity;
   beta?: number;
   profile?: string;
@@ -82,6 +85,12 @@ const parseMethods = parseList<KvMethod>((part) => {
   return part as KvMethod;
 });
 const parseSizes = parseList<number>((part) => parsePositiveInteger(part));
+const parseTasks = parseList<TaskName>((part) => {
+  if (!(TASKS as readonly string[]).includes(part)) {
+    throw new InvalidArgumentError(`unknown task '${part}' (expected ${TASKS.join(', ')}).`);
+  }
+  return part as TaskName;
+});
 
 function modelOf(engine: Engine): ProfileModel {
   const info = engine.info;
@@ -145,7 +154,7 @@ function suiteItems(options: EvalOptions, engine: Engine): EvalItem[] {
   const withBos = tokenizer.encode('', { addSpecialTokens: true }).length;
   const cases = buildSuite(
     spec,
-    { split: options.split, limit: options.limit, lengths: options.lengths },
+    { split: options.split, limit: options.limit, lengths: options.lengths, tasks: options.tasks },
     (text) => counter(text) + withBos,
   );
   return cases.map((c) => ({
@@ -251,6 +260,7 @@ async function runEval(options: EvalOptions): Promise<void> {
       beta: options.beta ?? null,
       limit: options.limit ?? null,
       lengths: options.lengths ?? null,
+      tasks: options.tasks ?? null,
       ...summary,
     };
     if (options.out !== undefined) {
@@ -294,6 +304,7 @@ export function registerEval(program: Command): void {
     ] as KvMethod[])
     .option('--kv-sizes <list>', 'comma-separated average per-head budgets', parseSizes, [16, 32, 64, 128])
     .option('--lengths <list>', "only these of the suite's prompt lengths", parseSizes)
+    .option('--tasks <list>', "only these of the suite's tasks", parseTasks)
     .option(
       '--granularity <g>',
       'kv-head (default) or query-head',

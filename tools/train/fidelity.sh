@@ -1,0 +1,25 @@
+#!/bin/sh
+# fidelity.sh: regenerates docs/fidelity.md from scratch on this machine's CPU (about an hour on
+# 2 cores): the head profiles of headkv-tiny, its full-cache accuracy per task and length, every
+# method at kv_size 16-128, the granularity comparison, then the page itself.
+# Run from the repository root after `npm run build`.
+set -eu
+MODEL=models/headkv-tiny
+EVAL=$MODEL/eval
+headkv() { node bin/headkv.js "$@"; }
+
+headkv profile --model $MODEL --method r2 --max-length 2048 --out $MODEL/headkv_profile.json --threads 1
+headkv profile --model $MODEL --method r --max-length 1024 --depths 5 --count-all-trials \
+  --out $MODEL/headkv_profile_r.json --threads 1
+headkv eval --model $MODEL --methods full --lengths 1024,2048,4096 --limit 2 --out $EVAL/full-1k-4k
+headkv eval --model $MODEL --methods full --lengths 8192 --limit 1 --out $EVAL/full-8k
+headkv eval --model $MODEL --methods full,snapkv,pyramidkv,ada-snapkv,headkv-r,headkv-r2 \
+  --kv-sizes 16,32,64,128 --lengths 2048 --limit 1 --out $EVAL/methods-2k
+headkv eval --model $MODEL --methods headkv-r2 --kv-sizes 16,32 --granularity query-head \
+  --lengths 1024 --limit 1 --out $EVAL/granularity-query-head-1k
+headkv eval --model $MODEL --methods headkv-r2 --kv-sizes 64,128 --granularity kv-head \
+  --lengths 1024 --limit 1 --out $EVAL/granularity-kv-head-1k
+# The slice test/suite/eval-slice.test.ts reruns in CI.
+headkv eval --model $MODEL --tasks niah_single,niah_multikey,niah_multivalue,summary --lengths 1024 \
+  --limit 1 --methods full,snapkv,pyramidkv,ada-snapkv,headkv-r2 --kv-sizes 16 --out $EVAL/ci-slice
+node dist/tools/train/render_fidelity.js
