@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "headkv.h"
+#include "test_fixture_support.h"
 #include "test_loader_support.h"
 
 #ifdef HEADKV_WITH_CUDA
@@ -284,18 +285,8 @@ void check_selection_ops() {
   }
 }
 
-std::string read_file(const fs::path &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<int32_t> ints(const hkv::json::Value &v) {
-  std::vector<int32_t> out;
-  for (const auto &x : v.as_array()) out.push_back(static_cast<int32_t>(x.as_integer()));
-  return out;
-}
+using hkv_test::ints;
+using hkv_test::read_file;
 
 struct Engine {
   hkv_model *model = nullptr;
@@ -473,19 +464,8 @@ void check_engine_selections() {
       std::vector<int32_t> prompt;
       for (const auto &p : root.find("prompts")->as_array())
         if (p.find("name")->as_string() == entry.find("prompt")->as_string()) prompt = ints(*p.find("prompt_ids"));
-      hkv_kv_params kv = hkv_kv_default_params();
       const std::string method = entry.find("method")->as_string();
-      kv.method = method == "snapkv" ? HKV_KV_SNAPKV : method == "pyramidkv" ? HKV_KV_PYRAMIDKV
-                  : method == "ada-snapkv" ? HKV_KV_ADA_SNAPKV : method == "headkv" ? HKV_KV_HEADKV : HKV_KV_FULL;
-      kv.kv_size = (int32_t)entry.find("kv_size")->as_integer();
-      kv.window = (int32_t)root.find("window")->as_integer();
-      kv.pool_kernel = (int32_t)root.find("pool_kernel")->as_integer();
-      kv.granularity = entry.find("granularity")->as_string() == "kv-head" ? HKV_GRANULARITY_KV_HEAD : HKV_GRANULARITY_QUERY_HEAD;
-      kv.cap_at_prompt = root.find("cap_at_prompt")->as_bool() ? 1 : 0;
-      kv.group_aggregation = root.find("group_aggregation")->as_string() == "max" ? 1 : 0;
-      const auto *beta = entry.find("beta");
-      if (beta && beta->is_number()) kv.beta = (float)beta->as_number();
-      kv.head_scores = head_scores.data();
+      const hkv_kv_params kv = hkv_test::fixture_kv_params(root, entry, head_scores);
       hkv_sampling_params sp = hkv_sampling_default_params();
       sp.max_new_tokens = 1;
       std::vector<std::vector<int32_t>> sel[2];

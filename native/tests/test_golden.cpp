@@ -6,12 +6,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "headkv.h"
+#include "test_fixture_support.h"
 #include "test_loader_support.h"
 #include "util/json.h"
 
@@ -19,18 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_file(const fs::path &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<int32_t> ints(const hkv::json::Value &v) {
-  std::vector<int32_t> out;
-  for (const auto &x : v.as_array()) out.push_back(static_cast<int32_t>(x.as_integer()));
-  return out;
-}
+using hkv_test::ints;
+using hkv_test::read_file;
 
 struct Engine {
   hkv_model *model = nullptr;

@@ -9,12 +9,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "headkv.h"
+#include "test_fixture_support.h"
 #include "test_loader_support.h"
 #include "util/json.h"
 
@@ -23,26 +22,8 @@ using hkv::json::Value;
 
 namespace {
 
-std::string read_file(const fs::path &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<int32_t> ints(const Value &v) {
-  std::vector<int32_t> out;
-  for (const auto &x : v.as_array()) out.push_back(static_cast<int32_t>(x.as_integer()));
-  return out;
-}
-
-hkv_kv_method method_of(const std::string &name) {
-  if (name == "snapkv") return HKV_KV_SNAPKV;
-  if (name == "pyramidkv") return HKV_KV_PYRAMIDKV;
-  if (name == "ada-snapkv") return HKV_KV_ADA_SNAPKV;
-  if (name == "headkv") return HKV_KV_HEADKV;
-  return HKV_KV_FULL;
-}
+using hkv_test::ints;
+using hkv_test::read_file;
 
 struct Fixture {
   Value root;
@@ -56,20 +37,7 @@ struct Fixture {
     throw std::runtime_error("fixture has no prompt " + name);
   }
 
-  hkv_kv_params kv_for(const Value &entry) const {
-    hkv_kv_params kv = hkv_kv_default_params();
-    kv.method = method_of(entry.find("method")->as_string());
-    kv.kv_size = (int32_t)entry.find("kv_size")->as_integer();
-    kv.window = (int32_t)root.find("window")->as_integer();
-    kv.pool_kernel = (int32_t)root.find("pool_kernel")->as_integer();
-    kv.granularity = entry.find("granularity")->as_string() == "kv-head" ? HKV_GRANULARITY_KV_HEAD : HKV_GRANULARITY_QUERY_HEAD;
-    kv.cap_at_prompt = root.find("cap_at_prompt")->as_bool() ? 1 : 0;
-    kv.group_aggregation = root.find("group_aggregation")->as_string() == "max" ? 1 : 0;
-    const Value *beta = entry.find("beta");
-    if (beta && beta->is_number()) kv.beta = (float)beta->as_number();
-    kv.head_scores = head_scores.data();
-    return kv;
-  }
+  hkv_kv_params kv_for(const Value &entry) const { return hkv_test::fixture_kv_params(root, entry, head_scores); }
 };
 
 hkv_context *make_context(hkv_model *model, int64_t bytes = 64 << 20, int page_tokens = 16) {
