@@ -2,7 +2,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { allocateHeadBudgets, HEADKV_WINDOW } from '../../apps/coordinator/src/dashboard/head-budget-allocation';
+import {
+  allocateHeadBudgets,
+  HEADKV_WINDOW,
+} from '../../apps/coordinator/src/dashboard/head-budget-allocation';
 import { fixturePath } from '../helpers/repo-paths';
 
 interface AllocationCase {
