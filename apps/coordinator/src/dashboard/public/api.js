@@ -1,5 +1,6 @@
 // api.js: calls to the coordinator's API with the operator's key (kept in sessionStorage only, so
 // it is gone when the tab closes).
+/* global sessionStorage, fetch, URL, document, setTimeout */
 const KEY_STORAGE = 'headkv.apiKey';
 
 export function savedKey() {

@@ -1,5 +1,6 @@
 // app.js: the dashboard shell: asks for the API key, holds the live event stream and switches
 // between the batches, fleet and profiles views.
+/* global document */
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { forgetKey, saveKey, savedKey } from './api.js';

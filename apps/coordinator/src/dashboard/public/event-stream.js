@@ -1,5 +1,6 @@
 // event-stream.js: reads GET /dashboard/events (server-sent events) through fetch, so the key goes
 // in the Authorization header; reconnects after a dropped connection.
+/* global AbortController, fetch, TextDecoderStream, setTimeout */
 import { authHeaders } from './api.js';
 
 const RECONNECT_MS = 2000;

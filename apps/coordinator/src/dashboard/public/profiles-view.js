@@ -1,5 +1,6 @@
 // profiles-view.js: a model's head-importance heatmap and, for chosen kv_size/beta, the per-head
 // budget allocation with the bytes it keeps; a second profile of the same model side by side.
+/* global URLSearchParams */
 import { useEffect, useState } from 'preact/hooks';
 import { apiJson } from './api.js';
 import { formatBytes, formatCount } from './format.js';
