@@ -1,5 +1,5 @@
 #!/bin/sh
-# fidelity.sh: regenerates docs/fidelity.md from scratch on this machine's CPU (about an hour on
+# fidelity.sh: regenerates docs/fidelity.md from scratch on this machine's CPU (about 1.5 hours on
 # 2 cores): the head profiles of headkv-tiny, its full-cache accuracy per task and length, every
 # method at kv_size 16-128, the granularity comparison, then the page itself.
 # Run from the repository root after `npm run build`.
@@ -15,6 +15,15 @@ headkv eval --model $MODEL --methods full --lengths 1024,2048,4096 --limit 2 --o
 headkv eval --model $MODEL --methods full --lengths 8192 --limit 1 --out $EVAL/full-8k
 headkv eval --model $MODEL --methods full,snapkv,pyramidkv,ada-snapkv,headkv-r,headkv-r2 \
   --kv-sizes 16,32,64,128 --lengths 2048 --limit 1 --out $EVAL/methods-2k
+# beta: chosen on the validation split (the paper reports the best of a sweep), then on test.
+TASKS=niah_single,niah_multikey,niah_multivalue,niah_multiquery,summary
+for BETA in 1.01 1.2 1.5 2 3; do
+  headkv eval --model $MODEL --split validation --tasks $TASKS --lengths 2048 --limit 1 --methods headkv-r2 \
+    --kv-sizes 16,32,64,128 --beta $BETA --out $EVAL/beta-sweep-validation/beta-$BETA
+done
+BETA=$(node dist/tools/train/pick_beta.js)
+headkv eval --model $MODEL --methods headkv-r,headkv-r2 --kv-sizes 16,32,64,128 --beta $BETA \
+  --lengths 2048 --limit 1 --out $EVAL/methods-2k-tuned-beta
 headkv eval --model $MODEL --methods headkv-r2 --kv-sizes 16,32 --granularity query-head \
   --lengths 1024 --limit 1 --out $EVAL/granularity-query-head-1k
 headkv eval --model $MODEL --methods headkv-r2 --kv-sizes 64,128 --granularity kv-head \
