@@ -46,16 +46,11 @@ describe('dashboard in chromium', () => {
   let browser: BrowserContext;
   let page: Page;
   let profileDir: string;
+  let prefix: string;
   let model: { fingerprint: string; nLayers: number; nHeads: number; nKvHeads: number; architecture: string };
 
-  before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    redis = await testRedis();
-    const prefix = freshPrefix();
-    coordinator = await startDashboardCoordinator(redis.url, prefix, {
-      HEADKV_API_KEYS: `${KEY},${OTHER_KEY}`,
-    });
+  /** The worker joins late, so that a batch submitted before it stays queued for the cancel test. */
+  async function startWorkerWithProfiles(): Promise<void> {
     worker = spawnWorker(redis.url, prefix, 'dashboard-worker');
     const api = client(coordinator.baseUrl, KEY);
     await waitForWorkers(api, ['dashboard-worker'], 60000).catch((error: Error) => {
@@ -84,6 +79,16 @@ describe('dashboard in chromium', () => {
       });
       assert.equal(imported.status, 200, JSON.stringify(imported.body));
     }
+  }
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    redis = await testRedis();
+    prefix = freshPrefix();
+    coordinator = await startDashboardCoordinator(redis.url, prefix, {
+      HEADKV_API_KEYS: `${KEY},${OTHER_KEY}`,
+    });
     profileDir = await mkdtemp(path.join(tmpdir(), 'headkv-chromium-'));
     // A fresh profile folder per run (playwright passes it as --user-data-dir).
     browser = await chromium.launchPersistentContext(profileDir, {
@@ -122,15 +127,9 @@ describe('dashboard in chromium', () => {
     });
     assert.equal(wrong.status, 401);
     const allocation = await fetch(
-      `${coordinator.baseUrl}/dashboard/profiles/${model.fingerprint}/headkv-r/kv-head/allocation?kv_size=64&beta=1.2`,
+      `${coordinator.baseUrl}/dashboard/profiles/${'a'.repeat(64)}/headkv-r/kv-head/allocation?kv_size=64&beta=1.2`,
     );
     assert.equal(allocation.status, 401);
-    const badSize = await client(coordinator.baseUrl, KEY).json(
-      'GET',
-      `/dashboard/profiles/${model.fingerprint}/headkv-r/kv-head/allocation?kv_size=4&beta=1.2`,
-    );
-    assert.equal(badSize.status, 400);
-    assert.match(badSize.body.error.message, /kv_size/);
   });
 
   test('a refused key is reported on the sign-in form', async () => {
@@ -140,12 +139,33 @@ describe('dashboard in chromium', () => {
     await page.getByRole('alert').filter({ hasText: 'Incorrect API key' }).waitFor();
   });
 
-  test('a batch submitted through the API reaches 100% on the page without a reload', async () => {
+  test('the cancel button cancels a queued batch', async () => {
     await page.getByLabel('API key').fill(KEY);
     await page.getByRole('button', { name: 'Open the dashboard' }).click();
     await page.getByText('Live updates on').waitFor();
     await page.getByText('No batches yet').waitFor();
+    const api = client(coordinator.baseUrl, KEY);
+    const file = await api.upload(chatLine('queued', MODEL, 'never runs') + '\n');
+    const created = await api.json('POST', '/v1/batches', {
+      input_file_id: file.body.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    const row = page.locator(`tr[data-batch-id="${created.body.id}"]`);
+    await row.getByText('in_progress').waitFor();
+    await row.getByRole('button', { name: created.body.id }).click();
+    await page
+      .getByRole('region', { name: `Batch ${created.body.id}` })
+      .getByRole('button', { name: 'Cancel batch' })
+      .click();
+    await row.getByText('cancelled', { exact: true }).waitFor();
+    const cancelled = await api.json('GET', `/v1/batches/${created.body.id}`);
+    assert.equal(cancelled.body.status, 'cancelled');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'batch-cancelled.png'), fullPage: true });
+  });
 
+  test('a batch submitted through the API reaches 100% on the page without a reload', async () => {
+    await startWorkerWithProfiles();
     const api = client(coordinator.baseUrl, KEY);
     const lines = Array.from({ length: REQUESTS }, (_, index) =>
       chatLine(`doc-${index}`, MODEL, `Summarize document ${index}: the quick brown fox.`, { max_tokens: 6 }),
@@ -208,6 +228,12 @@ describe('dashboard in chromium', () => {
 
   test('the profiles view shows the importance and allocation heatmaps, two methods side by side', async () => {
     // Keyboard: from the Fleet tab, the right arrow moves to Profiles.
+    const badSize = await client(coordinator.baseUrl, KEY).json(
+      'GET',
+      `/dashboard/profiles/${model.fingerprint}/headkv-r/kv-head/allocation?kv_size=4&beta=1.2`,
+    );
+    assert.equal(badSize.status, 400);
+    assert.match(badSize.body.error.message, /kv_size/);
     await page.getByRole('tab', { name: 'Fleet' }).focus();
     await page.keyboard.press('ArrowRight');
     assert.equal(await page.getByRole('tab', { name: 'Profiles' }).getAttribute('aria-selected'), 'true');

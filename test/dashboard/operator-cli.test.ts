@@ -112,7 +112,10 @@ describe('headkv profile-show', () => {
     assert.equal(plain.stdout.includes('\x1b['), false);
     const coloured = await runCli(['profile-show', path.join(folder, 'profile.json')], { FORCE_COLOR: '1' });
     assert.equal(coloured.status, 0, coloured.stderr);
-    assert.ok(coloured.stdout.includes('\x1b[48;2;253;231;37m'), 'the brightest head is drawn in viridis yellow');
+    assert.ok(
+      coloured.stdout.includes('\x1b[48;2;253;231;37m'),
+      'the brightest head is drawn in viridis yellow',
+    );
     const missing = await runCli(['profile-show', path.join(folder, 'missing.json')]);
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /missing\.json: no such file or folder/);
