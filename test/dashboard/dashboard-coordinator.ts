@@ -1,11 +1,11 @@
-// dashboard-coordinator.ts: a coordinator started like startCoordinator (apps/coordinator), with the
-// dashboard module added beside the coordinator module, for the dashboard's tests.
+// dashboard-coordinator.ts: a coordinator started like startCoordinator (apps/coordinator), with
+// DashboardModule added to the coordinator module's imports (the registration the coordinator
+// module itself is to carry), for the dashboard's tests.
 import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -18,13 +18,6 @@ import { ApiErrorFilter } from '../../apps/coordinator/src/http/api-error.filter
 import { jsonBody } from '../../apps/coordinator/src/http/json-body.middleware';
 import { fastFleetEnv, type TestCoordinator } from '../fleet/fleet-harness';
 
-@Module({})
-class CoordinatorWithDashboard {
-  static forRoot(coordinator: DynamicModule): DynamicModule {
-    return { module: CoordinatorWithDashboard, imports: [coordinator, DashboardModule] };
-  }
-}
-
 export async function startDashboardCoordinator(
   redisUrl: string,
   prefix: string,
@@ -32,9 +25,8 @@ export async function startDashboardCoordinator(
 ): Promise<TestCoordinator> {
   const directory = await mkdtemp(path.join(tmpdir(), 'headkv-dashboard-files-'));
   const config = coordinatorConfigFromEnv({ ...fastFleetEnv(redisUrl, prefix), PORT: '0', ...env });
-  const root = CoordinatorWithDashboard.forRoot(
-    CoordinatorModule.forRoot(config, new LocalDirectoryStorage(directory)),
-  );
+  const root = CoordinatorModule.forRoot(config, new LocalDirectoryStorage(directory));
+  if (!root.imports?.includes(DashboardModule)) root.imports = [...(root.imports ?? []), DashboardModule];
   const app = await NestFactory.create<NestExpressApplication>(root, { bodyParser: false, logger: false });
   app.use(jsonBody(config.maxBodyBytes));
   app.useGlobalFilters(new ApiErrorFilter());
