@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ApiError, parseBatchLine, splitJsonLines, validateChatCompletionRequest } from '@headkv/api';
+import {
+  ApiError,
+  parseBatchLine,
+  parseBatchLineBytes,
+  splitJsonLineBuffers,
+  splitJsonLines,
+  validateChatCompletionRequest,
+} from '@headkv/api';
 
 const endpoint = '/v1/chat/completions';
 
@@ -105,4 +112,36 @@ test('splitJsonLines keeps 1-based line numbers and skips blank lines', () => {
     { line: 1, text: 'a' },
     { line: 3, text: 'b' },
   ]);
+});
+
+test('batch line bytes: size limit and non-UTF-8 become error lines that keep the custom_id', () => {
+  const [raw] = splitJsonLineBuffers(
+    Buffer.concat([
+      Buffer.from('{"custom_id":"latin","body":"caf'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}\r\n'),
+    ]),
+  );
+  const broken = parseBatchLineBytes(raw, endpoint, 1000);
+  assert.ok(!broken.ok && broken.code === 'invalid_utf8' && broken.customId === 'latin');
+  const big = parseBatchLineBytes(
+    { line: 3, bytes: Buffer.from(`{"custom_id":"big","x":"${'y'.repeat(100)}"}`) },
+    endpoint,
+    50,
+  );
+  assert.ok(!big.ok && big.code === 'request_too_large' && big.customId === 'big');
+  assert.match(!big.ok ? big.message : '', /^line 3: the request is \d+ bytes; at most 50 bytes/);
+  const nested = (() => {
+    try {
+      validateChatCompletionRequest({
+        model: 'm',
+        messages: [{ role: 'user', content: 'x' }],
+        kv_compression: { method: 'snapkv', kv_size: 2 },
+      });
+    } catch (error) {
+      return error as ApiError;
+    }
+    return undefined;
+  })();
+  assert.equal(nested?.param, 'kv_compression.kv_size');
 });

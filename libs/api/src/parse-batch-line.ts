@@ -98,3 +98,65 @@ export function splitJsonLines(content: string): Array<{ line: number; text: str
   });
   return lines;
 }
+
+/** One line of a batch input file as bytes, before decoding. */
+export interface RawBatchLine {
+  line: number;
+  bytes: Buffer;
+}
+
+/** Splits a JSONL file into numbered non-blank lines of bytes (1-based line numbers). */
+export function splitJsonLineBuffers(content: Buffer): RawBatchLine[] {
+  const lines: RawBatchLine[] = [];
+  let start = 0;
+  let number = 1;
+  while (start <= content.length) {
+    let end = content.indexOf(0x0a, start);
+    if (end === -1) end = content.length;
+    let bytes = content.subarray(start, end);
+    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+    if (bytes.toString('utf8').trim().length > 0) lines.push({ line: number, bytes });
+    start = end + 1;
+    number++;
+  }
+  return lines;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The custom_id of a line that will not run, when one can still be read from it. */
+function customIdOf(text: string): string | null {
+  try {
+    const value = JSON.parse(text) as { custom_id?: unknown };
+    return typeof value.custom_id === 'string' && value.custom_id.length > 0 ? value.custom_id : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Parses one line of bytes: a line over `maxLineBytes` (the API's body limit) or with bytes that
+ * are not UTF-8 is an error line, keeping its custom_id when readable; the rest as parseBatchLine.
+ */
+export function parseBatchLineBytes(
+  raw: RawBatchLine,
+  endpoint: string,
+  maxLineBytes: number,
+  limits: ChatRequestLimits = DEFAULT_CHAT_REQUEST_LIMITS,
+): ParsedBatchLine {
+  const lenient = raw.bytes.toString('utf8');
+  if (raw.bytes.length > maxLineBytes) {
+    return invalid(
+      raw.line,
+      customIdOf(lenient),
+      'request_too_large',
+      `the request is ${raw.bytes.length} bytes; at most ${maxLineBytes} bytes are allowed`,
+    );
+  }
+  try {
+    strictUtf8.decode(raw.bytes);
+  } catch {
+    return invalid(raw.line, customIdOf(lenient), 'invalid_utf8', 'the line is not valid UTF-8');
+  }
+  return parseBatchLine(lenient, raw.line, endpoint, limits);
+}

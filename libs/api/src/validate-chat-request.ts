@@ -27,10 +27,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function optionalNumber(
   body: Record<string, unknown>,
-  field: string,
+  name: string,
   check: { min: number; max: number; integer: boolean },
+  parent?: string,
 ): number | undefined {
-  const value = body[field];
+  const value = body[name];
+  // Nested fields are named by their full path, e.g. 'kv_compression.kv_size'.
+  const field = parent === undefined ? name : `${parent}.${name}`;
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw ApiError.invalidRequest(
@@ -129,7 +132,7 @@ function validateKvCompression(value: unknown): KvCompression | undefined {
     );
   }
   const result: KvCompression = { method: value.method as KvMethod };
-  const kvSize = optionalNumber(value, 'kv_size', { min: 9, max: 1 << 20, integer: true });
+  const kvSize = optionalNumber(value, 'kv_size', { min: 9, max: 1 << 20, integer: true }, 'kv_compression');
   if (kvSize !== undefined) result.kv_size = kvSize;
   if (result.method !== 'full' && kvSize === undefined) {
     throw ApiError.invalidRequest(
@@ -138,7 +141,7 @@ function validateKvCompression(value: unknown): KvCompression | undefined {
       'missing_required_parameter',
     );
   }
-  const beta = optionalNumber(value, 'beta', { min: 1, max: 1000, integer: false });
+  const beta = optionalNumber(value, 'beta', { min: 1, max: 1000, integer: false }, 'kv_compression');
   if (beta !== undefined) result.beta = beta;
   if (value.granularity !== undefined && value.granularity !== null) {
     if (

@@ -5,8 +5,8 @@ import {
   ApiError,
   BATCH_ENDPOINTS,
   COMPLETION_WINDOWS,
-  parseBatchLine,
-  splitJsonLines,
+  parseBatchLineBytes,
+  splitJsonLineBuffers,
   type BatchObject,
   type BatchValidationError,
   type ListPage,
@@ -150,7 +150,7 @@ export class BatchesService {
   /** Parses every line, records the plan and enqueues the flow. */
   private async start(tenant: string, batch: BatchObject, trace: TraceCarrier): Promise<void> {
     const { data } = await this.files.content(tenant, batch.input_file_id);
-    const lines = splitJsonLines(data.toString('utf8'));
+    const lines = splitJsonLineBuffers(data);
     if (lines.length === 0) {
       return this.fail(batch.id, [
         { code: 'empty_file', message: 'The input file has no requests', param: null, line: null },
@@ -170,8 +170,9 @@ export class BatchesService {
     const valid: ValidBatchLine[] = [];
     const seen = new Map<string, number>();
     const duplicates: BatchValidationError[] = [];
-    for (const { line, text } of lines) {
-      const parsed = parseBatchLine(text, line, batch.endpoint);
+    for (const raw of lines) {
+      const line = raw.line;
+      const parsed = parseBatchLineBytes(raw, batch.endpoint, this.config.maxBodyBytes);
       if (parsed.customId !== null) {
         const first = seen.get(parsed.customId);
         if (first !== undefined) {

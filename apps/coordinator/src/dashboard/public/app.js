@@ -87,8 +87,12 @@ function Dashboard({ apiKey, onSignOut }) {
       openEventStream(
         apiKey,
         (name, value) => {
-          if (name === 'batches') setBatches(value);
-          else if (name === 'workers') {
+          if (name === 'batches') {
+            setBatches(value);
+            setStream((current) =>
+              current.state === 'problem' ? { state: 'live', message: 'Live updates on' } : current,
+            );
+          } else if (name === 'workers') {
             setRates((known) => new Map([...known, ...tokenRates(previousWorkers.current, value)]));
             previousWorkers.current = value;
             setWorkers(value);
