@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { evalPlotSvg } from '@headkv/suite';
 import type { ConfigSummary, EvalSummary } from '@headkv/suite';
 
 import { sweepScores } from './pick_beta';
@@ -10,6 +11,8 @@ import { sweepScores } from './pick_beta';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const EVAL_DIR = path.join(ROOT, 'models', 'headkv-tiny', 'eval');
 const DOC = path.join(ROOT, 'docs', 'fidelity.md');
+// The plot of the page's main table (baselines with the tuned-beta HeadKV rows).
+const PLOT = path.join(EVAL_DIR, 'methods-2k-tuned-beta.svg');
 
 interface Results extends EvalSummary {
   granularity: string;
@@ -182,7 +185,7 @@ function main(): void {
     '',
     ...methodTable(combined),
     '',
-    '![accuracy against cache share](../models/headkv-tiny/eval/methods-2k/plot.svg)',
+    '![accuracy against cache share](../models/headkv-tiny/eval/methods-2k-tuned-beta.svg)',
     '',
     '### HeadKV with the reference default beta 1.01',
     '',
@@ -201,7 +204,9 @@ function main(): void {
     '## kv-head vs query-head granularity at equal bytes',
     '',
     'With 8 query heads over 2 KV heads, a query-head cache at kv_size K holds as many bytes as a',
-    'kv-head cache at 4K. HeadKV-R2 both ways (1024-token prompts, one case per task):',
+    'kv-head cache at 4K. HeadKV-R2 both ways (1024-token prompts, one case per task). The',
+    'query-head cache also stores every generated token once per query head, so at the same',
+    'prompt budget it holds more bytes than the kv-head cache, and still answers less:',
     '',
     ...granularityTable(query, kv),
     '',
@@ -227,6 +232,13 @@ function main(): void {
     '',
   ];
   fs.writeFileSync(DOC, page.join('\n'));
+  fs.writeFileSync(
+    PLOT,
+    evalPlotSvg(
+      combined,
+      `headkv-tiny, ${methods.lengths?.join(', ')}-token prompts, HeadKV beta ${tuned.beta}`,
+    ),
+  );
   process.stderr.write(`render_fidelity: wrote ${path.relative(ROOT, DOC)}\n`);
 }
 
