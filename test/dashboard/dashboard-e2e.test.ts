@@ -47,6 +47,7 @@ describe('dashboard in chromium', () => {
   let page: Page;
   let profileDir: string;
   let prefix: string;
+  let coordinatorClosed = false;
   let model: { fingerprint: string; nLayers: number; nHeads: number; nKvHeads: number; architecture: string };
 
   /** The worker joins late, so that a batch submitted before it stays queued for the cancel test. */
@@ -114,7 +115,7 @@ describe('dashboard in chromium', () => {
   after(async () => {
     await browser?.close();
     await worker?.stop();
-    await coordinator?.close();
+    if (!coordinatorClosed) await coordinator?.close();
     await redis?.stop();
     if (profileDir) await rm(profileDir, { recursive: true, force: true });
   });
@@ -264,5 +265,32 @@ describe('dashboard in chromium', () => {
     await page.locator('[data-heatmap="compared-importance"]').waitFor();
     await page.locator('[data-heatmap="compared-allocation"]').waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'profiles-compare.png'), fullPage: true });
+  });
+
+  test('the events stream sends the batches and workers, and ends when the coordinator shuts down', async () => {
+    const response = await fetch(`${coordinator.baseUrl}/dashboard/events`, {
+      headers: { Authorization: `Bearer ${KEY}` },
+    });
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /text\/event-stream/);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let received = '';
+    while (!received.includes('event: workers')) received += (await reader.read()).value ?? '';
+    assert.match(received, /event: batches\ndata: \[/);
+    await browser.close();
+    // Without the module ending its streams, the HTTP server would wait for this one forever.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      coordinator.close(),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error('the coordinator did not close with a stream open')),
+          10000,
+        );
+      }),
+    ]);
+    clearTimeout(timer);
+    coordinatorClosed = true;
+    for (;;) if ((await reader.read()).done) break;
   });
 });
