@@ -95,16 +95,20 @@ async function main(): Promise<void> {
     for (let i = 0; i < chatRequests; i++) latencies.push(await chat(`request ${i}`));
     latencies.sort((a, b) => a - b);
 
-    const lines = Array.from({ length: batchLines }, (_, i) => chatLine(`line-${i}`, MODEL_ID, `line ${i}`, { max_tokens: 1 }));
+    const lines = Array.from({ length: batchLines }, (_, i) =>
+      chatLine(`line-${i}`, MODEL_ID, `line ${i}`, { max_tokens: 1 }),
+    );
     const file = await api.upload(lines.join('\n') + '\n');
-    if (file.status !== 200) throw new Error(`file upload answered ${file.status}: ${JSON.stringify(file.body)}`);
+    if (file.status !== 200)
+      throw new Error(`file upload answered ${file.status}: ${JSON.stringify(file.body)}`);
     const batchStarted = performance.now();
     const created = await api.json('POST', '/v1/batches', {
       input_file_id: file.body.id,
       endpoint: '/v1/chat/completions',
       completion_window: '24h',
     });
-    if (created.status !== 200) throw new Error(`batch create answered ${created.status}: ${JSON.stringify(created.body)}`);
+    if (created.status !== 200)
+      throw new Error(`batch create answered ${created.status}: ${JSON.stringify(created.body)}`);
     const done = await waitForBatch(api, created.body.id as string, 600000);
     const batchSeconds = (performance.now() - batchStarted) / 1000;
     const counts = done.request_counts as { total: number; completed: number; failed: number };

@@ -26,6 +26,14 @@ export interface WorkerConfig extends FleetSettings {
   threads: number;
   /** HEADKV_MAX_CONTEXT: longest prompt + completion in tokens (0 = the model's own limit). */
   maxContext: number;
+  /**
+   * HEADKV_MAP_REDUCE ('on' | 'off', default on): a chat request whose prompt does not fit the
+   * context but whose last (user) message can be cut into chunks runs as map-reduce (see
+   * processing/map-reduce.ts) instead of failing with context_length_exceeded.
+   */
+  mapReduce: boolean;
+  /** HEADKV_MAP_SUMMARY_TOKENS: completion budget of each chunk summary of a map-reduce (default 128). */
+  mapSummaryTokens: number;
   /** HEADKV_DRAIN_MS: on SIGTERM, how long running jobs may finish before they are handed back. */
   drainTimeoutMs: number;
   /**
@@ -44,6 +52,12 @@ function profileMissingOf(value: string | undefined): WorkerConfig['profileMissi
   throw new Error(`environment variable HEADKV_PROFILE_MISSING="${value}" must be 'fallback' or 'wait'`);
 }
 
+function mapReduceOf(value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'on') return true;
+  if (value === 'off') return false;
+  throw new Error(`environment variable HEADKV_MAP_REDUCE="${value}" must be 'on' or 'off'`);
+}
+
 export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const modelDir = path.resolve(env.HEADKV_MODEL_DIR || DEFAULT_MODEL_DIR);
   return {
@@ -54,6 +68,8 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     maxSequences: envInteger(env, 'HEADKV_MAX_SEQUENCES', 4),
     threads: envInteger(env, 'HEADKV_THREADS', 0, 0),
     maxContext: envInteger(env, 'HEADKV_MAX_CONTEXT', 0, 0),
+    mapReduce: mapReduceOf(env.HEADKV_MAP_REDUCE),
+    mapSummaryTokens: envInteger(env, 'HEADKV_MAP_SUMMARY_TOKENS', 128, 1),
     drainTimeoutMs: envInteger(env, 'HEADKV_DRAIN_MS', 30000, 0),
     profileMissing: profileMissingOf(env.HEADKV_PROFILE_MISSING),
     profileProbe: {

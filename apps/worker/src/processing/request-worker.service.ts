@@ -9,7 +9,15 @@ import {
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import Redis from 'ioredis';
 import { context, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { DEFAULT_MAX_TOKENS, Engine, EngineError, type GenerateResult, type KvOptions } from '@headkv/engine';
+import {
+  DEFAULT_MAX_TOKENS,
+  Engine,
+  EngineError,
+  type ChatMessage,
+  type GeneratedToken,
+  type GenerateResult,
+  type KvOptions,
+} from '@headkv/engine';
 import type { ChatCompletionRequest } from '@headkv/api';
 import {
   REQUESTS_QUEUE,
@@ -25,6 +33,7 @@ import {
 import { contextFromCarrier, tracer } from '@headkv/telemetry';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { chatCompletionOf } from './chat-response';
+import { MapReduce, MapReduceTooLongError, type StepOptions } from './map-reduce';
 import { rejectRequest } from './request-rejection';
 import { RunningJobs } from './running-jobs';
 import { ProfileResolver } from '../profiles/profile-resolver.service';
@@ -34,7 +43,7 @@ const PROGRESS_EVERY_TOKENS = 16;
 const MAX_STALLED_COUNT = 3;
 
 /** The engine's chat template takes role and content only. */
-function engineMessagesOf(request: ChatCompletionRequest): Array<{ role: string; content: string }> {
+function engineMessagesOf(request: ChatCompletionRequest): ChatMessage[] {
   return request.messages.map((message) => ({ role: message.role, content: message.content }));
 }
 
@@ -169,30 +178,45 @@ export class RequestWorker
         'model_not_found',
       );
     }
-    this.checkContextLength(request);
+    const messages = engineMessagesOf(request);
+    const mapReduce = this.mapReduceIfTooLong(request, messages);
     const kv = await this.kvOptionsOf(request);
     const running = this.running.start(jobId, batch?.batchId);
     let generated = 0;
     let result: GenerateResult;
+    const options: StepOptions = {
+      temperature: request.temperature,
+      topP: request.top_p,
+      topK: request.top_k,
+      seed: request.seed,
+      stop: request.stop,
+      kv: kv.options,
+      signal: running.controller.signal,
+    };
+    const onToken = (generatedToken: GeneratedToken) => {
+      if (generatedToken.id >= 0) generated++;
+      if (job.data.stream && generatedToken.text.length > 0)
+        this.publish(jobId, { kind: 'token', text: generatedToken.text });
+      if (generated % PROGRESS_EVERY_TOKENS === 0 && generatedToken.id >= 0)
+        void job.updateProgress({ tokens: generated });
+    };
     try {
-      result = await this.engine.generate({
-        messages: engineMessagesOf(request),
-        maxTokens: request.max_tokens,
-        temperature: request.temperature,
-        topP: request.top_p,
-        topK: request.top_k,
-        seed: request.seed,
-        stop: request.stop,
-        kv: kv.options,
-        signal: running.controller.signal,
-        onToken: (generatedToken) => {
-          if (generatedToken.id >= 0) generated++;
-          if (job.data.stream && generatedToken.text.length > 0)
-            this.publish(jobId, { kind: 'token', text: generatedToken.text });
-          if (generated % PROGRESS_EVERY_TOKENS === 0 && generatedToken.id >= 0)
-            void job.updateProgress({ tokens: generated });
-        },
-      });
+      if (mapReduce === undefined) {
+        result = await this.engine.generate({ ...options, messages, maxTokens: request.max_tokens, onToken });
+      } else {
+        const maxTokens = request.max_tokens ?? DEFAULT_MAX_TOKENS;
+        const outcome = await mapReduce.run(messages, maxTokens, options, onToken);
+        result = outcome.result;
+        span.setAttributes({
+          'headkv.map_reduce_chunks': outcome.chunks,
+          'headkv.map_reduce_levels': outcome.levels,
+          'headkv.map_reduce_generations': outcome.generations,
+        });
+        this.logger.log(
+          `${jobId}: map-reduce over ${outcome.chunks} chunk(s), ${outcome.levels} level(s), ` +
+            `${outcome.generations} generations`,
+        );
+      }
     } catch (error) {
       throw this.failureOf(error);
     } finally {
@@ -259,25 +283,36 @@ export class RequestWorker
   }
 
   /**
-   * A prompt that cannot fit the context with its completion is refused before it takes a slot.
-   * Without a tokenizer the engine itself refuses it.
+   * A prompt that cannot fit the context with its completion runs as map-reduce when its last
+   * message can be split (HEADKV_MAP_REDUCE on), else is refused before it takes a slot. Without
+   * a tokenizer the engine itself refuses it.
    */
-  private checkContextLength(request: ChatCompletionRequest): void {
+  private mapReduceIfTooLong(request: ChatCompletionRequest, messages: ChatMessage[]): MapReduce | undefined {
     const tokenizer = this.engine.tokenizer;
-    if (tokenizer === undefined) return;
+    if (tokenizer === undefined) return undefined;
     const limit =
       this.config.maxContext > 0 ? this.config.maxContext : this.engine.info.maxPositionEmbeddings;
-    const promptTokens = tokenizer.encodeChat(engineMessagesOf(request)).length;
+    const promptTokens = tokenizer.encodeChat(messages).length;
     const maxTokens = request.max_tokens ?? DEFAULT_MAX_TOKENS;
-    if (promptTokens + maxTokens > limit) {
-      throw rejectRequest(
-        400,
-        `This model's maximum context length is ${limit} tokens; the messages have ${promptTokens} tokens and ` +
-          `max_tokens asks for ${maxTokens} more`,
-        'messages',
-        'context_length_exceeded',
-      );
+    if (promptTokens + maxTokens <= limit) return undefined;
+    if (this.config.mapReduce) {
+      const mapReduce = new MapReduce(this.engine, tokenizer, {
+        contextLimit: limit,
+        summaryTokens: this.config.mapSummaryTokens,
+      });
+      if (mapReduce.splittable(messages, maxTokens)) return mapReduce;
     }
+    const why = this.config.mapReduce
+      ? "; map-reduce cannot split it either (the last message must be the user's, and the other " +
+        'messages with max_tokens must leave room for a chunk and for the combine step)'
+      : ' (map-reduce is off: HEADKV_MAP_REDUCE=off)';
+    throw rejectRequest(
+      400,
+      `This model's maximum context length is ${limit} tokens; the messages have ${promptTokens} tokens and ` +
+        `max_tokens asks for ${maxTokens} more${why}`,
+      'messages',
+      'context_length_exceeded',
+    );
   }
 
   /** Child spans for the engine's prefill (with compression) and decode phases, from its own timings. */
@@ -307,6 +342,9 @@ export class RequestWorker
 
   /** Bad requests fail at once with their HTTP status; engine failures are retried by BullMQ. */
   private failureOf(error: unknown): Error {
+    if (error instanceof MapReduceTooLongError) {
+      return rejectRequest(400, error.message, 'messages', 'context_length_exceeded');
+    }
     if (error instanceof EngineError && error.code === 'HKV_REQUEST') {
       return rejectRequest(400, error.message, null, 'invalid_request');
     }
