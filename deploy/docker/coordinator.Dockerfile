@@ -31,6 +31,8 @@ COPY --from=build /src/package.json /src/package-lock.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/libs ./libs
 COPY --from=build /src/dist ./dist
+# The dashboard's page files are served from the source tree (they are not compiled).
+COPY --from=build /src/apps/coordinator/src/dashboard/public ./apps/coordinator/src/dashboard/public
 COPY --from=build /src/bin ./bin
 COPY --from=build /src/native/build/Release/headkv.node ./native/build/Release/headkv.node
 # Batch files of the local storage adapter (HEADKV_STORAGE_DIR); a volume mounted here inherits the

@@ -8,22 +8,19 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import {
-  allocateHeadBudgets,
-  HEADKV_WINDOW,
-} from '../../apps/coordinator/src/dashboard/head-budget-allocation';
+import { allocateHeadBudgets, HEADKV_WINDOW } from '@headkv/profiles';
 import {
   chatLine,
   client,
   freshPrefix,
   spawnWorker,
+  startTestCoordinator,
   testRedis,
   waitForWorkers,
   type TestCoordinator,
   type WorkerProcess,
 } from '../fleet/fleet-harness';
 import { REPO_ROOT } from '../helpers/repo-paths';
-import { startDashboardCoordinator } from './dashboard-coordinator';
 
 const CHROMIUM = '/usr/bin/chromium';
 const MODEL = 'tiny-random-llama';
@@ -87,7 +84,7 @@ describe('dashboard in chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     redis = await testRedis();
     prefix = freshPrefix();
-    coordinator = await startDashboardCoordinator(redis.url, prefix, {
+    coordinator = await startTestCoordinator(redis.url, prefix, {
       HEADKV_API_KEYS: `${KEY},${OTHER_KEY}`,
     });
     profileDir = await mkdtemp(path.join(tmpdir(), 'headkv-chromium-'));

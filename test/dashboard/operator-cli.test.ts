@@ -8,10 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  allocateHeadBudgets,
-  HEADKV_WINDOW,
-} from '../../apps/coordinator/src/dashboard/head-budget-allocation';
+import { allocateHeadBudgets, HEADKV_WINDOW } from '@headkv/profiles';
 import {
   client,
   freshPrefix,

@@ -1,11 +1,8 @@
-// The dashboard's TypeScript allocation against the reference allocation fixture (HEADKV.md section 3).
+// The TypeScript allocation (dashboard and CLI) against the reference allocation fixture (HEADKV.md section 3).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import {
-  allocateHeadBudgets,
-  HEADKV_WINDOW,
-} from '../../apps/coordinator/src/dashboard/head-budget-allocation';
+import { allocateHeadBudgets, HEADKV_WINDOW } from '@headkv/profiles';
 import { fixturePath } from '../helpers/repo-paths';
 
 interface AllocationCase {

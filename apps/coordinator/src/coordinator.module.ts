@@ -27,6 +27,7 @@ import { FleetMetrics } from './metrics/fleet-metrics.service';
 import { MetricsController } from './metrics/metrics.controller';
 import { ProfilesController } from './profiles/profiles.controller';
 import { ProfilesService } from './profiles/profiles.service';
+import { DashboardModule } from './dashboard/dashboard.module';
 
 @Module({})
 export class CoordinatorModule {
@@ -38,6 +39,7 @@ export class CoordinatorModule {
         BullModule.registerQueue({ name: REQUESTS_QUEUE }, { name: BATCHES_QUEUE }, { name: PROFILES_QUEUE }),
         BullModule.registerFlowProducer({ name: BATCH_FLOW_PRODUCER }),
         MulterModule.register({ limits: { fileSize: config.maxFileBytes, files: 1 } }),
+        DashboardModule,
       ],
       controllers: [
         HealthController,

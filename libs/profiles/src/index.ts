@@ -53,3 +53,5 @@ export type {
   ProfileTokenizer,
 } from './profile-run';
 export { ContextProbeRunner } from './context-probe-runner';
+export { allocateHeadBudgets, HEADKV_WINDOW } from './head-budget-allocation';
+export type { AllocationSettings, HeadAllocation } from './head-budget-allocation';

@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 
 import {
+  allocateHeadBudgets,
+  HEADKV_WINDOW,
   loadProfile,
   MODEL_PROFILE_FILE,
   parseProfile,
@@ -15,10 +17,6 @@ import {
   type HeadProfile,
 } from '@headkv/profiles';
 
-import {
-  allocateHeadBudgets,
-  HEADKV_WINDOW,
-} from '../../../coordinator/src/dashboard/head-budget-allocation';
 import { CliError, cliAction } from '../cli-action';
 import { parseChoice, parseNumber, parsePositiveInteger } from '../option-parsers';
 import { coordinatorCall, type Connection } from './summarize';

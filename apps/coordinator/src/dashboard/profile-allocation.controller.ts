@@ -3,7 +3,7 @@
 import { Controller, Get, Param, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { ApiError } from '@headkv/api';
-import { allocateHeadBudgets, HEADKV_WINDOW } from './head-budget-allocation';
+import { allocateHeadBudgets, HEADKV_WINDOW } from '@headkv/profiles';
 import { CoordinatorServices } from './coordinator-services';
 
 function numberParam(
