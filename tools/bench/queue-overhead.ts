@@ -19,6 +19,8 @@ import {
 } from '../../test/fleet/fleet-harness';
 import { startRedis } from '../../test/helpers/redis';
 import { REPO_ROOT } from '../../test/helpers/repo-paths';
+import { Queue, QueueEvents, Worker } from 'bullmq';
+import { redisOptionsFromUrl } from '@headkv/queue';
 import { InstantEngine } from './queue-overhead-engine';
 
 const MODEL_ID = 'instant';
@@ -62,6 +64,34 @@ async function instantEngineMsPerRequest(requests: number): Promise<number> {
     await engine.generate({ messages: [{ role: 'user', content: `request ${i}` }], maxTokens: 1 });
   }
   return (performance.now() - started) / requests;
+}
+
+/**
+ * Latencies of bare BullMQ round trips (add, an in-process worker that returns at once, the
+ * completion event) on the same Redis: the share of the chat latency that is the queue itself.
+ */
+async function bareQueueLatenciesMs(redisUrl: string, requests: number): Promise<number[]> {
+  const connection = redisOptionsFromUrl(redisUrl);
+  const name = 'bench-bare-queue';
+  const prefix = freshPrefix();
+  const queue = new Queue(name, { connection, prefix });
+  const events = new QueueEvents(name, { connection, prefix });
+  const worker = new Worker(name, async () => ({ text: 'ok' }), { connection, prefix, concurrency: 4 });
+  try {
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), worker.waitUntilReady()]);
+    const latencies: number[] = [];
+    for (let i = 0; i < WARMUP_REQUESTS + requests; i++) {
+      const started = performance.now();
+      const job = await queue.add('request', { index: i });
+      await job.waitUntilFinished(events);
+      if (i >= WARMUP_REQUESTS) latencies.push(performance.now() - started);
+    }
+    return latencies.sort((a, b) => a - b);
+  } finally {
+    await worker.close();
+    await events.close();
+    await queue.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -117,6 +147,7 @@ async function main(): Promise<void> {
     }
 
     const engineMs = await instantEngineMsPerRequest(100000);
+    const bare = await bareQueueLatenciesMs(redis.url, chatRequests);
     const report = {
       machine: `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}`,
       workers: 2,
@@ -130,6 +161,10 @@ async function main(): Promise<void> {
       batch_lines: batchLines,
       batch_seconds: Number(batchSeconds.toFixed(2)),
       batch_jobs_per_s: Number((batchLines / batchSeconds).toFixed(1)),
+      bare_bullmq_round_trip_ms: {
+        p50: Number(percentile(bare, 0.5).toFixed(2)),
+        p99: Number(percentile(bare, 0.99).toFixed(2)),
+      },
       instant_engine_ms_per_request: Number(engineMs.toFixed(5)),
     };
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
