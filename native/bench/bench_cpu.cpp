@@ -21,6 +21,10 @@
 
 #include "headkv.h"
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
@@ -112,12 +116,23 @@ double measure_read_bandwidth(int threads) {
     for (int t = 0; t < threads; t++)
       ts.emplace_back([&, t] {
         const size_t b = n * t / threads, e = n * (t + 1) / threads;
-        // 32 independent lanes, so the loop is limited by loads, not by the latency of adds.
-        float acc[32] = {0};
-        for (size_t i = b; i + 32 <= e; i += 32)
-          for (int k = 0; k < 32; k++) acc[k] += data[i + k];
+        // Four independent 8-wide accumulators: the loop is limited by loads, not add latency.
         double s = 0;
-        for (float a : acc) s += a;
+#if defined(__AVX2__)
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        size_t i = b;
+        for (; i + 32 <= e; i += 32) {
+          a0 = _mm256_add_ps(a0, _mm256_loadu_ps(&data[i]));
+          a1 = _mm256_add_ps(a1, _mm256_loadu_ps(&data[i + 8]));
+          a2 = _mm256_add_ps(a2, _mm256_loadu_ps(&data[i + 16]));
+          a3 = _mm256_add_ps(a3, _mm256_loadu_ps(&data[i + 24]));
+        }
+        float lanes[8];
+        _mm256_storeu_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        for (float l : lanes) s += l;
+#else
+        for (size_t i = b; i < e; i++) s += data[i];
+#endif
         sums[t] = s;
       });
     for (auto &t : ts) t.join();
