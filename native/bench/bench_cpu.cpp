@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "headkv.h"
+#include "headkv.hpp"
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -36,11 +36,6 @@ struct Shape {
 };
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-void die(const std::string &what) {
-  std::fprintf(stderr, "bench_cpu: %s: %s\n", what.c_str(), hkv_last_error());
-  std::exit(1);
-}
 
 // Writes a Llama folder with N(0, 0.02) fp32 weights: config.json + model.safetensors.
 void write_model(const fs::path &dir, const Shape &s) {
@@ -143,18 +138,10 @@ double measure_read_bandwidth(int threads) {
   return best;
 }
 
-struct Loaded {
-  hkv_model *model = nullptr;
-  hkv_model_info info{};
-};
-
-Loaded load(const fs::path &dir, int threads) {
-  Loaded l;
+headkv::Model open_model(const fs::path &dir, int threads) {
   hkv_model_params mp = hkv_model_default_params();
   mp.n_threads = threads;
-  if (hkv_model_load(dir.string().c_str(), &mp, &l.model) != HKV_OK) die("load");
-  hkv_model_get_info(l.model, &l.info);
-  return l;
+  return headkv::Model(dir.string(), mp);
 }
 
 std::vector<int32_t> random_prompt(int n, int vocab, unsigned seed) {
@@ -168,55 +155,52 @@ void bench_core(const fs::path &work, int threads) {
   const Shape s = {"bench-125m", 12, 768, 12, 4, 2048, 32000, 4096};
   const fs::path dir = work / s.name;
   if (!fs::exists(dir / "model.safetensors")) write_model(dir, s);
-  Loaded m = load(dir, threads);
+  const headkv::Model model = open_model(dir, threads);
+  const hkv_model_info info = model.info();
   const double bw = measure_read_bandwidth(threads);
-  const double weight_bytes = double(m.info.n_params) * 4;
+  const double weight_bytes = double(info.n_params) * 4;
   hkv_context_params cp = hkv_context_default_params();
   cp.kv_cache_bytes = int64_t(256) << 20;
-  hkv_context *ctx;
-  if (hkv_context_create(m.model, &cp, &ctx) != HKV_OK) die("context");
+  headkv::Context ctx(model, cp);
   for (int n_prompt : {128, 512, 2048}) {
     const auto prompt = random_prompt(n_prompt, s.vocab, 7);
     hkv_sampling_params sp = hkv_sampling_default_params();
     sp.max_new_tokens = 33;
     hkv_kv_params kv = hkv_kv_default_params();
-    int32_t id, tok;
-    if (hkv_seq_add(ctx, prompt.data(), n_prompt, &sp, &kv, &id) != HKV_OK) die("add");
+    const int32_t id = ctx.add(prompt, sp, kv);
     auto t0 = Clock::now();
-    if (hkv_seq_prefill(ctx, id, nullptr, nullptr, &tok) != HKV_OK) die("prefill");
+    ctx.prefill(id);
     const double prefill_s = seconds_since(t0);
-    hkv_step_token out[1];
-    int32_t n_out;
-    hkv_step(ctx, out, 1, &n_out);  // warm-up step
+    std::vector<hkv_step_token> out;
+    ctx.step(out, 1);  // warm-up step
     t0 = Clock::now();
     int steps = 0;
-    while (hkv_step(ctx, out, 1, &n_out) == HKV_OK && n_out == 1 && out[0].token >= 0) steps++;
+    for (ctx.step(out, 1); out.size() == 1 && out[0].token >= 0; ctx.step(out, 1)) steps++;
     const double decode_s = seconds_since(t0);
     // Bytes one decode step must read: every weight once, plus this sequence's K/V cache.
-    const double kv_bytes = double(n_prompt + 16) * m.info.n_layers * m.info.n_kv_heads * m.info.head_dim * 2 * 4;
+    const double kv_bytes = double(n_prompt + 16) * info.n_layers * info.n_kv_heads * info.head_dim * 2 * 4;
     const double roofline = bw / (weight_bytes + kv_bytes);
     std::printf(
         "{\"bench\":\"core\",\"model\":\"%s\",\"n_params\":%lld,\"threads\":%d,\"prompt_tokens\":%d,"
         "\"prefill_tokens_per_s\":%.1f,\"decode_tokens_per_s\":%.2f,\"read_bandwidth_gb_s\":%.2f,"
         "\"decode_roofline_tokens_per_s\":%.2f,\"decode_fraction_of_roofline\":%.3f}\n",
-        s.name, (long long)m.info.n_params, threads, n_prompt, n_prompt / prefill_s, steps / decode_s, bw / 1e9, roofline,
+        s.name, (long long)info.n_params, threads, n_prompt, n_prompt / prefill_s, steps / decode_s, bw / 1e9, roofline,
         (steps / decode_s) / roofline);
     std::fflush(stdout);
-    hkv_seq_remove(ctx, id);
+    ctx.remove(id);
   }
-  hkv_context_free(ctx);
-  hkv_model_free(m.model);
 }
 
 void bench_headkv(const fs::path &work, int threads, int n_prompt) {
   const Shape s = {"bench-small-long", 4, 256, 8, 2, 768, 4096, 32768};
   const fs::path dir = work / s.name;
   if (!fs::exists(dir / "model.safetensors")) write_model(dir, s);
-  Loaded m = load(dir, threads);
+  const headkv::Model model = open_model(dir, threads);
+  const hkv_model_info info = model.info();
   // A skewed synthetic importance profile (a few heads matter a lot), seeded.
   std::mt19937 rng(3);
   std::lognormal_distribution<float> skew(0.f, 1.5f);
-  std::vector<float> scores(size_t(m.info.n_layers) * m.info.n_heads);
+  std::vector<float> scores(size_t(info.n_layers) * info.n_heads);
   for (auto &v : scores) v = skew(rng);
 
   struct Method {
@@ -233,8 +217,7 @@ void bench_headkv(const fs::path &work, int threads, int n_prompt) {
     cp.max_sequences = 32;
     cp.kv_cache_bytes = int64_t(3) << 30;
     cp.prefill_chunk = 1024;
-    hkv_context *ctx;
-    if (hkv_context_create(m.model, &cp, &ctx) != HKV_OK) die("context");
+    headkv::Context ctx(model, cp);
     hkv_sampling_params sp = hkv_sampling_default_params();
     sp.max_new_tokens = 3 * 33 + 1;
     hkv_kv_params kv = hkv_kv_default_params();
@@ -242,27 +225,21 @@ void bench_headkv(const fs::path &work, int threads, int n_prompt) {
     if (method.kv_size) kv.kv_size = method.kv_size;
     kv.head_scores = scores.data();
     const auto prompt = random_prompt(n_prompt, s.vocab, 100);
-    int32_t first_id, tok;
-    if (hkv_seq_add(ctx, prompt.data(), n_prompt, &sp, &kv, &first_id) != HKV_OK) die("add");
+    const int32_t first_id = ctx.add(prompt, sp, kv);
     const auto t_prefill = Clock::now();
-    if (hkv_seq_prefill(ctx, first_id, nullptr, nullptr, &tok) != HKV_OK) die("prefill");
+    ctx.prefill(first_id);
     const double prefill_s = seconds_since(t_prefill);
     int active = 1;
     for (int batch : {1, 8, 32}) {
-      for (; active < batch; active++) {
-        int32_t id;
-        if (hkv_seq_fork(ctx, first_id, &sp, &id) != HKV_OK) die("fork");
-      }
-      hkv_context_stats st;
-      hkv_context_get_stats(ctx, &st);
-      std::vector<hkv_step_token> out(batch);
-      int32_t n_out;
-      hkv_step(ctx, out.data(), batch, &n_out);  // warm-up
+      for (; active < batch; active++) ctx.fork(first_id, sp);
+      const hkv_context_stats st = ctx.stats();
+      std::vector<hkv_step_token> out;
+      ctx.step(out, batch);  // warm-up
       int tokens = 0;
       const auto t0 = Clock::now();
       for (int step = 0; step < 32; step++) {
-        if (hkv_step(ctx, out.data(), batch, &n_out) != HKV_OK) die("step");
-        tokens += n_out;
+        ctx.step(out, batch);
+        tokens += (int)out.size();
       }
       const double decode_s = seconds_since(t0);
       std::printf(
@@ -273,9 +250,7 @@ void bench_headkv(const fs::path &work, int threads, int n_prompt) {
           (long long)(st.kv_bytes_held / batch), prefill_s, tokens / decode_s);
       std::fflush(stdout);
     }
-    hkv_context_free(ctx);
   }
-  hkv_model_free(m.model);
 }
 
 }  // namespace
@@ -299,11 +274,16 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  if (mode == "core") bench_core(work, threads);
-  else if (mode == "headkv") bench_headkv(work, threads, prompt);
-  else {
-    std::fprintf(stderr, "bench_cpu: unknown mode %s (core|headkv)\n", mode.c_str());
-    return 2;
+  try {
+    if (mode == "core") bench_core(work, threads);
+    else if (mode == "headkv") bench_headkv(work, threads, prompt);
+    else {
+      std::fprintf(stderr, "bench_cpu: unknown mode %s (core|headkv)\n", mode.c_str());
+      return 2;
+    }
+  } catch (const headkv::Error &e) {
+    std::fprintf(stderr, "bench_cpu: %s\n", e.what());
+    return 1;
   }
   return 0;
 }
