@@ -24,6 +24,11 @@ done
 BETA=$(node dist/tools/train/pick_beta.js)
 headkv eval --model $MODEL --methods headkv-r,headkv-r2 --kv-sizes 16,32,64,128 --beta $BETA \
   --lengths 2048 --limit 1 --out $EVAL/methods-2k-tuned-beta
+ALL=full,snapkv,pyramidkv,ada-snapkv,headkv-r,headkv-r2
+headkv eval --model $MODEL --tasks niah_single,niah_multivalue --lengths 4096 --limit 1 --methods $ALL \
+  --kv-sizes 16,32,64,128 --beta $BETA --out $EVAL/methods-4k-part1
+headkv eval --model $MODEL --tasks niah_multiquery,summary --lengths 4096 --limit 1 --methods $ALL \
+  --kv-sizes 16,32,64,128 --beta $BETA --out $EVAL/methods-4k-part2
 headkv eval --model $MODEL --methods headkv-r2 --kv-sizes 16,32 --granularity query-head \
   --lengths 1024 --limit 1 --out $EVAL/granularity-query-head-1k
 headkv eval --model $MODEL --methods headkv-r2 --kv-sizes 64,128 --granularity kv-head \
