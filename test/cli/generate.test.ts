@@ -115,6 +115,43 @@ test('generate with --prompt-ids, --chat and a compressed cache', () => {
   assert.ok(kv.bytes_kept < kv.bytes_full, JSON.stringify(kv));
 });
 
+test('generate --dump-selection writes every head\'s kept prompt positions, consistent with bytes_kept', () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'headkv-selection-')), 'selection.json');
+  const prompt = Array.from({ length: 60 }, (_, i) => String(((i * 7) % 200) + 3)).join(',');
+  const out = headkv([
+    'generate',
+    '--model',
+    LLAMA_FIXTURE_DIR,
+    '--prompt-ids',
+    prompt,
+    '--kv-method',
+    'snapkv',
+    '--kv-size',
+    '16',
+    '--max-tokens',
+    '3',
+    '--dump-selection',
+    file,
+    '--json',
+  ]);
+  assert.equal(out.status, 0, out.stderr);
+  const result = JSON.parse(out.stdout);
+  const dump = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.equal(dump.method, 'snapkv');
+  assert.equal(dump.prompt_tokens, 60);
+  const heads = (dump.positions as number[][][]).flat();
+  assert.equal(heads.length, 3 * dump.cache_heads, 'one list per layer and cache head');
+  for (const positions of heads) {
+    // SnapKV keeps kv_size positions per head: 8 selected plus the window [52, 60).
+    assert.equal(positions.length, 16);
+    assert.deepEqual(positions.slice(-8), [52, 53, 54, 55, 56, 57, 58, 59]);
+    assert.deepEqual([...positions].sort((a, b) => a - b), positions, 'ascending');
+  }
+  // Kept bytes: the kept prompt tokens plus the 2 fed generated tokens, in every head.
+  const tokenBytes = result.kv.bytes_full / ((60 + 2) * 3 * dump.cache_heads);
+  assert.equal(result.kv.bytes_kept, (16 + 2) * heads.length * tokenBytes);
+});
+
 test('generate --kv-method headkv-r2 reads head scores from --profile', async () => {
   const model = await loadNativeAddon().loadModel(LLAMA_FIXTURE_DIR, { threads: 1 });
   const info = model.info();

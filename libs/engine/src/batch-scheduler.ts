@@ -206,11 +206,13 @@ export class BatchScheduler {
     }
   }
 
-  // Reads the sequence's final KV sizes, frees it, and settles the job.
+  // Reads the sequence's final KV sizes (and kept positions when asked), frees it, and settles
+  // the job.
   private retire(job: SequenceJob, settle: (info: NativeSequenceInfo | undefined) => void): void {
     let info: NativeSequenceInfo | undefined;
     try {
       info = this.context.sequenceInfo(job.seqId);
+      if (job.wantsSelection && info.state !== 'pending') job.keepSelection(this.context.selection(job.seqId));
       this.context.remove(job.seqId);
     } catch (error) {
       this.active.delete(job.seqId);

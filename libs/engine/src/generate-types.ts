@@ -43,6 +43,16 @@ export interface GenerateRequest {
   signal?: AbortSignal;
   onToken?: (token: GeneratedToken) => void;
   onPrefillProgress?: (done: number, total: number) => void;
+  // Return the kept prompt positions of every head (result.selection), read before the
+  // sequence is freed.
+  captureSelection?: boolean;
+}
+
+// The prompt positions each cache head kept after compression: positions[layer][head] ascending.
+// Cache heads are KV heads (kv-head granularity) or query heads (query-head).
+export interface KvSelection {
+  cacheHeads: number;
+  positions: number[][][];
 }
 
 export type FinishReason = 'stop' | 'length' | 'cancelled';
@@ -55,6 +65,8 @@ export interface GenerateResult {
   finishReason: FinishReason;
   kv: { method: KvMethod; kvSize: number | null; bytesFull: number; bytesKept: number };
   timings: { prefillMs: number; decodeMs: number; prefillTokensPerS: number; decodeTokensPerS: number };
+  // With request.captureSelection, once the prompt was prefilled.
+  selection?: KvSelection;
 }
 
 export const DEFAULT_MAX_TOKENS = 256;

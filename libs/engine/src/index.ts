@@ -15,6 +15,7 @@ export type {
   GenerateResult,
   GeneratedToken,
   KvOptions,
+  KvSelection,
 } from './generate-types';
 export { KV_METHODS, loadNativeAddon } from './native-addon';
 export type {

@@ -2,8 +2,14 @@
 // and text produced so far (streamed through onToken), its timings and its promise.
 import { IncrementalDetokenizer } from './detokenizer';
 import { EngineError } from './engine-error';
-import type { FinishReason, GenerateRequest, GenerateResult } from './generate-types';
-import type { KvMethod, NativeKvParams, NativeSampling, NativeSequenceInfo } from './native-addon';
+import type { FinishReason, GenerateRequest, GenerateResult, KvSelection } from './generate-types';
+import type {
+  KvMethod,
+  NativeKvParams,
+  NativeSampling,
+  NativeSelection,
+  NativeSequenceInfo,
+} from './native-addon';
 import { StopStringMatcher } from './stop-strings';
 import type { Tokenizer } from './tokenizer';
 
@@ -33,6 +39,7 @@ export class SequenceJob {
   private readonly stopMatcher: StopStringMatcher;
   private prefillStart = 0;
   private prefillEnd = 0;
+  private selection: KvSelection | undefined;
   private resolve!: (result: GenerateResult) => void;
   private reject!: (error: EngineError) => void;
 
@@ -72,6 +79,28 @@ export class SequenceJob {
     return match.stopped;
   }
 
+  get wantsSelection(): boolean {
+    return this.prepared.request.captureSelection === true;
+  }
+
+  // Keeps the native selection (counts per layer-major cache head, positions concatenated)
+  // as positions[layer][head].
+  keepSelection(native: NativeSelection): void {
+    const layers = native.counts.length / native.cacheHeads;
+    const positions: number[][][] = [];
+    let offset = 0;
+    for (let l = 0; l < layers; l++) {
+      const heads: number[][] = [];
+      for (let h = 0; h < native.cacheHeads; h++) {
+        const count = native.counts[l * native.cacheHeads + h];
+        heads.push(Array.from(native.positions.subarray(offset, offset + count)));
+        offset += count;
+      }
+      positions.push(heads);
+    }
+    this.selection = { cacheHeads: native.cacheHeads, positions };
+  }
+
   succeed(finishReason: FinishReason, info: NativeSequenceInfo | undefined): void {
     if (this.phase === 'done') return;
     if (!this.stopMatcher.isStopped && this.detokenizer) {
@@ -104,6 +133,7 @@ export class SequenceJob {
         prefillTokensPerS: prefillMs > 0 ? (this.prepared.promptIds.length * 1000) / prefillMs : 0,
         decodeTokensPerS: decodeMs > 0 ? (decodedTokens * 1000) / decodeMs : 0,
       },
+      ...(this.selection ? { selection: this.selection } : {}),
     });
   }
 

@@ -43,6 +43,7 @@ interface GenerateOptions {
   profile?: string;
   threads: number;
   json?: boolean;
+  dumpSelection?: string;
 }
 
 function promptOf(options: GenerateOptions): Pick<GenerateRequest, 'prompt' | 'promptIds' | 'messages'> {
@@ -149,7 +150,9 @@ async function generate(options: GenerateOptions): Promise<void> {
       kv: kvOptionsOf(options, engine),
       signal: abort.signal,
       onToken: options.json ? undefined : (token) => process.stdout.write(token.text),
+      captureSelection: options.dumpSelection !== undefined,
     });
+    if (options.dumpSelection !== undefined) writeSelection(options.dumpSelection, result);
     if (options.json) {
       process.stdout.write(JSON.stringify(toJson(result)) + '\n');
     } else {
@@ -159,6 +162,25 @@ async function generate(options: GenerateOptions): Promise<void> {
   } finally {
     process.removeListener('SIGINT', onInterrupt);
     await engine.dispose();
+  }
+}
+
+// --dump-selection: the kept prompt positions of every layer and cache head, as JSON.
+function writeSelection(file: string, result: GenerateResult): void {
+  if (!result.selection) throw new CliError('--dump-selection: the prompt was not prefilled, nothing was kept');
+  const dump = {
+    method: result.kv.method,
+    kv_size: result.kv.kvSize,
+    prompt_tokens: result.promptTokens,
+    cache_heads: result.selection.cacheHeads,
+    bytes_kept: result.kv.bytesKept,
+    bytes_full: result.kv.bytesFull,
+    positions: result.selection.positions,
+  };
+  try {
+    fs.writeFileSync(file, JSON.stringify(dump) + '\n');
+  } catch (error) {
+    throw new CliError(`--dump-selection ${file}: ${(error as Error).message}`);
   }
 }
 
@@ -196,5 +218,6 @@ export function registerGenerate(program: Command): void {
     )
     .option('--threads <n>', 'CPU threads; 0 = all cores', parseNonNegativeInteger, 0)
     .option('--json', 'print one JSON object instead of streaming text')
+    .option('--dump-selection <file>', 'write the kept prompt positions per layer and cache head as JSON')
     .action(cliAction(generate));
 }
