@@ -115,7 +115,7 @@ test('generate with --prompt-ids, --chat and a compressed cache', () => {
   assert.ok(kv.bytes_kept < kv.bytes_full, JSON.stringify(kv));
 });
 
-test('generate --dump-selection writes every head\'s kept prompt positions, consistent with bytes_kept', () => {
+test("generate --dump-selection writes every head's kept prompt positions, consistent with bytes_kept", () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'headkv-selection-')), 'selection.json');
   const prompt = Array.from({ length: 60 }, (_, i) => String(((i * 7) % 200) + 3)).join(',');
   const out = headkv([
@@ -145,7 +145,11 @@ test('generate --dump-selection writes every head\'s kept prompt positions, cons
     // SnapKV keeps kv_size positions per head: 8 selected plus the window [52, 60).
     assert.equal(positions.length, 16);
     assert.deepEqual(positions.slice(-8), [52, 53, 54, 55, 56, 57, 58, 59]);
-    assert.deepEqual([...positions].sort((a, b) => a - b), positions, 'ascending');
+    assert.deepEqual(
+      [...positions].sort((a, b) => a - b),
+      positions,
+      'ascending',
+    );
   }
   // Kept bytes: the kept prompt tokens plus the 2 fed generated tokens, in every head.
   const tokenBytes = result.kv.bytes_full / ((60 + 2) * 3 * dump.cache_heads);

@@ -212,7 +212,8 @@ export class BatchScheduler {
     let info: NativeSequenceInfo | undefined;
     try {
       info = this.context.sequenceInfo(job.seqId);
-      if (job.wantsSelection && info.state !== 'pending') job.keepSelection(this.context.selection(job.seqId));
+      if (job.wantsSelection && info.state !== 'pending')
+        job.keepSelection(this.context.selection(job.seqId));
       this.context.remove(job.seqId);
     } catch (error) {
       this.active.delete(job.seqId);

@@ -167,7 +167,8 @@ async function generate(options: GenerateOptions): Promise<void> {
 
 // --dump-selection: the kept prompt positions of every layer and cache head, as JSON.
 function writeSelection(file: string, result: GenerateResult): void {
-  if (!result.selection) throw new CliError('--dump-selection: the prompt was not prefilled, nothing was kept');
+  if (!result.selection)
+    throw new CliError('--dump-selection: the prompt was not prefilled, nothing was kept');
   const dump = {
     method: result.kv.method,
     kv_size: result.kv.kvSize,
