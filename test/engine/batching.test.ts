@@ -25,9 +25,17 @@ function prompt(length: number, salt: number): number[] {
 }
 
 async function aloneThenTogether(requests: GenerateRequest[]): Promise<void> {
+  const tokensBefore = engine.stats().tokensGenerated;
   const alone: GenerateResult[] = [];
   for (const request of requests) alone.push(await engine.generate(request));
   const together = await Promise.all(requests.map((request) => engine.generate(request)));
+  const generated = [...alone, ...together].reduce((sum, result) => sum + result.tokenIds.length, 0);
+  assert.equal(
+    engine.stats().tokensGenerated - tokensBefore,
+    generated,
+    'the stats count every generated token',
+  );
+  assert.equal(engine.stats().kvBytesFull, 0, 'no sequence is held once all finished');
   together.forEach((result, i) => {
     assert.deepEqual(result.tokenIds, alone[i].tokenIds, `request ${i}`);
     assert.equal(result.finishReason, alone[i].finishReason);
@@ -76,4 +84,22 @@ test('compressed caches (snapkv, pyramidkv, ada-snapkv) batched with a full one 
     `snapkv keeps ${snap.kv.bytesKept} < full ${full.kv.bytesKept}`,
   );
   assert.equal(full.kv.bytesKept, full.kv.bytesFull);
+});
+
+test('while a request runs, the stats show its full-cache equivalent above the bytes it keeps', async () => {
+  let seen: { full: number; held: number } | undefined;
+  let calls = 0;
+  await engine.generate({
+    promptIds: prompt(60, 9),
+    maxTokens: 6,
+    kv: { method: 'snapkv', kvSize: 16 },
+    onToken: () => {
+      calls++;
+      // From the third token on, the scheduler has refreshed its stats with the sequence held.
+      if (calls === 3) seen = { full: engine.stats().kvBytesFull, held: engine.stats().kvBytesHeld };
+    },
+  });
+  assert.ok(seen, 'three tokens were streamed');
+  assert.ok(seen.full > 0, `kvBytesFull ${seen.full}`);
+  assert.ok(seen.held > 0 && seen.held < seen.full, `held ${seen.held} of full ${seen.full}`);
 });

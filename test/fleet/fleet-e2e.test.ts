@@ -75,6 +75,8 @@ describe('fleet end to end', () => {
       assert.equal(worker.slots.total, 4);
       assert.equal(typeof worker.device.name, 'string');
       assert.equal(typeof worker.kvBytesHeld, 'number');
+      assert.equal(typeof worker.kvBytesFull, 'number');
+      assert.equal(typeof worker.tokensGenerated, 'number');
     }
     const models = await sdk.models.list();
     assert.deepEqual(

@@ -8,17 +8,25 @@ import type { FinishReason } from './generate-types';
 import type { NativeContext, NativeContextStats, NativeFinish, NativeSequenceInfo } from './native-addon';
 import type { SequenceJob } from './sequence-job';
 
+// Context statistics plus what only the scheduler knows: the full-cache bytes its sequences
+// would hold uncompressed, and every token generated since the engine started.
+export interface SchedulerStats extends NativeContextStats {
+  kvBytesFull: number;
+  tokensGenerated: number;
+}
+
 export class BatchScheduler {
   private readonly queue: SequenceJob[] = [];
   private readonly active = new Map<number, SequenceJob>();
   private loop: Promise<void> | undefined;
-  private lastStats: NativeContextStats;
+  private lastStats: SchedulerStats;
+  private tokensGenerated = 0;
 
   constructor(
     private readonly context: NativeContext,
     private readonly maxSequences: number,
   ) {
-    this.lastStats = context.stats();
+    this.lastStats = { ...context.stats(), kvBytesFull: 0, tokensGenerated: 0 };
   }
 
   get queuedCount(): number {
@@ -31,7 +39,7 @@ export class BatchScheduler {
 
   // Context statistics as of the end of the last scheduler operation (the context itself may be
   // busy in a worker thread right now).
-  get stats(): NativeContextStats {
+  get stats(): SchedulerStats {
     return this.lastStats;
   }
 
@@ -106,8 +114,14 @@ export class BatchScheduler {
         // Only a bug in this loop lands here: fail everything rather than spin.
         this.failAll(error);
       }
-      if (!this.context.disposed) this.lastStats = this.context.stats();
+      if (!this.context.disposed) this.refreshStats();
     }
+  }
+
+  private refreshStats(): void {
+    let kvBytesFull = 0;
+    for (const job of this.active.values()) kvBytesFull += this.context.sequenceInfo(job.seqId).kvBytesFull;
+    this.lastStats = { ...this.context.stats(), kvBytesFull, tokensGenerated: this.tokensGenerated };
   }
 
   private admit(): void {
@@ -155,6 +169,7 @@ export class BatchScheduler {
       return;
     }
     job.prefillFinished();
+    this.tokensGenerated++;
     if (job.endRequested) return;
     if (job.acceptToken(firstToken)) this.requestEnd(job, 'stop');
     const info = this.context.sequenceInfo(job.seqId);
@@ -177,6 +192,7 @@ export class BatchScheduler {
     const stepped = new Set<number>();
     for (const { seqId, token, finish } of tokens) {
       stepped.add(seqId);
+      if (token >= 0) this.tokensGenerated++;
       const job = this.active.get(seqId);
       if (!job || job.phase === 'done') continue;
       if (!job.endRequested && job.acceptToken(token)) this.requestEnd(job, 'stop');

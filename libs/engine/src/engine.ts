@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { BatchScheduler } from './batch-scheduler';
+import { BatchScheduler, type SchedulerStats } from './batch-scheduler';
 import { EngineError } from './engine-error';
 import { DEFAULT_MAX_TOKENS, GenerateRequest, GenerateResult } from './generate-types';
 import { toNativeKvParams } from './kv-options';
@@ -12,7 +12,6 @@ import {
   loadNativeAddon,
   NativeContext,
   NativeContextOptions,
-  NativeContextStats,
   NativeModel,
   NativeModelInfo,
   NativeSampling,
@@ -25,7 +24,7 @@ export interface EngineOptions extends NativeContextOptions {
   threads?: number;
 }
 
-export interface EngineStats extends NativeContextStats {
+export interface EngineStats extends SchedulerStats {
   queuedRequests: number;
 }
 

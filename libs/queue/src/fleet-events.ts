@@ -21,6 +21,10 @@ export interface WorkerHeartbeat {
   };
   slots: { total: number; free: number };
   kvBytesHeld: number;
+  /** What the held sequences would take with a full cache (the saving is the difference). */
+  kvBytesFull: number;
+  /** Tokens generated since the worker started; rates come from consecutive heartbeats. */
+  tokensGenerated: number;
   runningJobs: number;
   startedAt: number;
   sentAt: number;

@@ -50,6 +50,8 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
       },
       slots: { total: this.engine.maxSequences, free: this.engine.freeSlots },
       kvBytesHeld: stats.kvBytesHeld,
+      kvBytesFull: stats.kvBytesFull,
+      tokensGenerated: stats.tokensGenerated,
       runningJobs: this.worker.runningJobs,
       startedAt: this.startedAt,
       sentAt: Date.now(),
