@@ -9,6 +9,7 @@ export const metadataKeys = {
   batchPlan: (prefix: string, batchId: string) => `${prefix}:meta:batch:${batchId}:plan`,
   batchTokens: (prefix: string, batchId: string) => `${prefix}:meta:batch:${batchId}:tokens`,
   batchCancelled: (prefix: string, batchId: string) => `${prefix}:meta:batch:${batchId}:cancelled`,
+  batchExpired: (prefix: string, batchId: string) => `${prefix}:meta:batch:${batchId}:expired`,
   tenantBatches: (prefix: string, tenant: string) => `${prefix}:meta:tenant:${tenant}:batches`,
   profile: (prefix: string, profileId: string) => `${prefix}:meta:profile:${profileId}`,
   profileIndex: (prefix: string) => `${prefix}:meta:profiles`,

@@ -10,6 +10,11 @@ export function batchParentJobId(batchId: string): string {
   return `${batchId}-finalize`;
 }
 
+/** The delayed job that ends a batch still running when its completion window closes. */
+export function batchExpiryJobId(batchId: string): string {
+  return `${batchId}-expire`;
+}
+
 /** Parses the line number back out of a child job id; returns undefined for foreign ids. */
 export function lineOfBatchJobId(batchId: string, jobId: string): number | undefined {
   const prefix = `${batchId}-line-`;

@@ -6,13 +6,16 @@ import {
   BATCHES_QUEUE,
   REQUESTS_QUEUE,
   batchLineJobId,
+  metadataKeys,
   type BatchJobData,
   type RequestJobResult,
 } from '@headkv/queue';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator-config';
 import { FileRecordsService } from '../files/file-records.service';
 import { unixSeconds } from '../http/new-id';
+import { MetadataRedis } from '../redis/metadata-redis';
 import { BatchRecordsService } from './batch-records.service';
+import { BatchesService } from './batches.service';
 import { FleetMetrics } from '../metrics/fleet-metrics.service';
 import { errorLine, failureLine, outputLine } from './batch-result-lines';
 
@@ -33,17 +36,22 @@ export class BatchFinalizerProcessor extends WorkerHost {
     private readonly records: BatchRecordsService,
     private readonly files: FileRecordsService,
     private readonly metrics: FleetMetrics,
+    private readonly batches: BatchesService,
+    private readonly redis: MetadataRedis,
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
   ) {
     super();
   }
 
   async process(job: Job<BatchJobData>): Promise<void> {
+    if (job.name === 'expire') return this.batches.expire(job.data.batchId);
     const { batchId, tenant } = job.data;
     const stored = await this.records.load(batchId);
     const plan = await this.records.loadPlan(batchId);
     if (stored === null || plan === null) throw new Error(`batch ${batchId} has no record or plan`);
     const cancelling = stored.batch.status === 'cancelling';
+    const expired =
+      (await this.redis.exists(metadataKeys.batchExpired(this.config.queuePrefix, batchId))) === 1;
     if (!cancelling) {
       await this.records.transition(batchId, ['in_progress', 'finalizing'], (batch) => {
         batch.status = 'finalizing';
@@ -70,6 +78,15 @@ export class BatchFinalizerProcessor extends WorkerHost {
       } else if (key in failures) {
         this.metrics.recordFailure('batch');
         errors.push(failureLine(requestId, customId, failures[key]));
+      } else if (expired) {
+        errors.push(
+          errorLine(
+            requestId,
+            customId,
+            'batch_expired',
+            'The batch expired (its completion window closed) before this request ran',
+          ),
+        );
       } else if (cancelling) {
         errors.push(
           errorLine(
@@ -117,6 +134,9 @@ export class BatchFinalizerProcessor extends WorkerHost {
       if (batch.status === 'cancelling') {
         batch.status = 'cancelled';
         batch.cancelled_at = now;
+      } else if (expired) {
+        batch.status = 'expired';
+        batch.expired_at = now;
       } else {
         batch.status = 'completed';
         batch.completed_at = now;

@@ -17,6 +17,7 @@ import {
   BATCHES_QUEUE,
   REQUESTS_QUEUE,
   batchLineJobId,
+  batchExpiryJobId,
   batchParentJobId,
   metadataKeys,
   type BatchJobData,
@@ -33,7 +34,6 @@ import type { BatchPlan } from './batch-plan';
 import { CancelPublisher } from './cancel-publisher.service';
 
 export const BATCH_FLOW_PRODUCER = 'headkv-batch-flow';
-const COMPLETION_WINDOW_SECONDS: Record<string, number> = { '24h': 24 * 3600 };
 const MAX_METADATA_PAIRS = 16;
 const CANCEL_MARK_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -118,7 +118,7 @@ export class BatchesService {
       error_file_id: null,
       created_at: now,
       in_progress_at: null,
-      expires_at: now + COMPLETION_WINDOW_SECONDS[body.completion_window as string],
+      expires_at: now + this.config.batchWindowSeconds,
       finalizing_at: null,
       completed_at: null,
       failed_at: null,
@@ -248,6 +248,17 @@ export class BatchesService {
         },
       })),
     });
+    // When the window closes on a batch still running, the expiry job ends it (see expire()).
+    await this.batchesQueue.add(
+      'expire',
+      { tenant, batchId: batch.id, trace },
+      {
+        jobId: batchExpiryJobId(batch.id),
+        delay: Math.max(0, ((batch.expires_at ?? 0) - unixSeconds()) * 1000),
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    );
     this.logger.log(
       `batch ${batch.id}: ${valid.length} requests queued, ${plan.invalid.length} invalid lines`,
     );
@@ -283,6 +294,37 @@ export class BatchesService {
   }
 
   /**
+   * Expiry (the completion window closed): like a cancel, waiting lines are removed and running
+   * ones stopped; the finalizer then ends the batch as `expired`, with a `batch_expired` error
+   * line for every request that did not finish. A batch that already ended is left alone.
+   */
+  async expire(batchId: string): Promise<void> {
+    const stored = await this.records.load(batchId);
+    if (stored === null || !['validating', 'in_progress'].includes(stored.batch.status)) return;
+    await this.redis.set(
+      metadataKeys.batchExpired(this.config.queuePrefix, batchId),
+      '1',
+      'EX',
+      CANCEL_MARK_TTL_SECONDS,
+    );
+    await this.stopLines(batchId);
+    this.logger.log(`batch ${batchId}: completion window closed, expiring`);
+  }
+
+  /** Stops every line of a batch: marks it for the workers, stops running lines, removes waiting ones. */
+  private async stopLines(batchId: string): Promise<void> {
+    await this.redis.set(
+      metadataKeys.batchCancelled(this.config.queuePrefix, batchId),
+      '1',
+      'EX',
+      CANCEL_MARK_TTL_SECONDS,
+    );
+    await this.cancels.publish({ batchId });
+    const parent = await this.batchesQueue.getJob(batchParentJobId(batchId));
+    if (parent) await parent.removeUnprocessedChildren();
+  }
+
+  /**
    * Cancel: waiting lines are removed from the queue, running ones are stopped in the workers, and
    * the finalizer then writes what finished plus a `batch_cancelled` error line for the rest.
    */
@@ -299,15 +341,7 @@ export class BatchesService {
         'batch_not_cancellable',
       );
     }
-    await this.redis.set(
-      metadataKeys.batchCancelled(this.config.queuePrefix, batchId),
-      '1',
-      'EX',
-      CANCEL_MARK_TTL_SECONDS,
-    );
-    await this.cancels.publish({ batchId });
-    const parent = await this.batchesQueue.getJob(batchParentJobId(batchId));
-    if (parent) await parent.removeUnprocessedChildren();
+    await this.stopLines(batchId);
     return this.get(tenant, batchId);
   }
 }

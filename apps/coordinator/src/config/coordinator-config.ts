@@ -16,6 +16,11 @@ export interface CoordinatorConfig extends FleetSettings {
   maxBatchLines: number;
   /** HEADKV_CHAT_TIMEOUT_MS: how long an interactive request may wait for a worker and run. */
   chatTimeoutMs: number;
+  /**
+   * HEADKV_BATCH_WINDOW_SECONDS: how long a batch may run before it expires (the "24h"
+   * completion window; operators may shorten or lengthen it).
+   */
+  batchWindowSeconds: number;
 }
 
 export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
@@ -32,5 +37,6 @@ export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): 
     maxFileBytes: envInteger(env, 'HEADKV_MAX_FILE_BYTES', 200 * 1024 * 1024),
     maxBatchLines: envInteger(env, 'HEADKV_MAX_BATCH_LINES', 50000),
     chatTimeoutMs: envInteger(env, 'HEADKV_CHAT_TIMEOUT_MS', 600000),
+    batchWindowSeconds: envInteger(env, 'HEADKV_BATCH_WINDOW_SECONDS', 24 * 3600),
   };
 }
