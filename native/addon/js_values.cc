@@ -107,6 +107,7 @@ Napi::Object ModelInfoToJs(Napi::Env env, const hkv_model_info &info) {
   out.Set("architecture", Napi::String::New(env, info.architecture));
   out.Set("weightsDtype", Napi::String::New(env, info.weights_dtype));
   out.Set("fingerprint", Napi::String::New(env, info.fingerprint));
+  out.Set("device", Napi::String::New(env, info.device));
   out.Set("nLayers", info.n_layers);
   out.Set("nHeads", info.n_heads);
   out.Set("nKvHeads", info.n_kv_heads);

@@ -29,6 +29,21 @@ Napi::Value LoadModelWorker::Start(const Napi::CallbackInfo &info) {
       }
       params.n_threads = static_cast<int32_t>(number);
     }
+    Napi::Value device = info[1].As<Napi::Object>().Get("device");
+    if (!device.IsUndefined()) {
+      const std::string name = device.IsString() ? device.As<Napi::String>().Utf8Value() : "";
+      if (name == "cpu") params.device = HKV_DEVICE_CPU;
+      else if (name == "cuda") params.device = HKV_DEVICE_CUDA;
+      else throw Napi::TypeError::New(env, "loadModel options.device must be 'cpu' or 'cuda'");
+    }
+    Napi::Value gpu = info[1].As<Napi::Object>().Get("gpuIndex");
+    if (!gpu.IsUndefined()) {
+      double number = gpu.IsNumber() ? gpu.As<Napi::Number>().DoubleValue() : -1;
+      if (number != std::floor(number) || number < 0 || number > 1024) {
+        throw Napi::RangeError::New(env, "loadModel options.gpuIndex must be a non-negative integer");
+      }
+      params.gpu_index = static_cast<int32_t>(number);
+    }
   }
   auto *worker = new LoadModelWorker(env, info[0].As<Napi::String>().Utf8Value(), params);
   Napi::Promise promise = worker->Promise();

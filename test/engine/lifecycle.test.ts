@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 
-import { Engine, loadNativeAddon } from '@headkv/engine';
+import { Engine, EngineError, loadNativeAddon } from '@headkv/engine';
 
 import { LLAMA_FIXTURE_DIR } from '../helpers/fixtures';
 
@@ -141,4 +141,18 @@ test('engine.createContext() shares the weights, runs beside generate(), and is 
   await running;
   await engine.dispose();
   assert.equal(side.disposed, true);
+});
+
+test('the device is chosen at load: cpu reports its threads; cuda is refused by a CPU-only build', async () => {
+  const engine = await Engine.load(LLAMA_FIXTURE_DIR, { device: 'cpu', threads: 2 });
+  try {
+    assert.equal(engine.info.device, 'cpu (2 threads)');
+  } finally {
+    await engine.dispose();
+  }
+  await assert.rejects(Engine.load(LLAMA_FIXTURE_DIR, { device: 'cuda' }), (error: EngineError) => {
+    assert.equal(error.code, 'HKV_ERR_UNSUPPORTED');
+    assert.match(error.message, /no CUDA backend/);
+    return true;
+  });
 });

@@ -5,6 +5,7 @@ const INSTANT_MODEL_INFO: Engine['info'] = {
   architecture: 'instant-benchmark-engine',
   weightsDtype: 'none',
   fingerprint: 'instant-benchmark-engine',
+  device: 'none (instant benchmark engine)',
   nLayers: 1,
   nHeads: 1,
   nKvHeads: 1,
@@ -27,6 +28,7 @@ export class InstantEngine {
   readonly info = INSTANT_MODEL_INFO;
   readonly tokenizer = undefined;
   private active = 0;
+  private generated = 0;
 
   constructor(readonly maxSequences: number) {}
 
@@ -40,6 +42,8 @@ export class InstantEngine {
       pagesTotal: 0,
       pagesUsed: 0,
       kvBytesHeld: 0,
+      kvBytesFull: 0,
+      tokensGenerated: this.generated,
       activeSequences: this.active,
       freeSlots: this.freeSlots,
       queuedRequests: 0,
@@ -48,6 +52,7 @@ export class InstantEngine {
 
   async generate(request: GenerateRequest): Promise<GenerateResult> {
     this.active++;
+    this.generated++;
     try {
       request.onToken?.({ id: 1, text: 'ok' });
       return {

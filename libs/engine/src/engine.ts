@@ -9,6 +9,7 @@ import { EngineError } from './engine-error';
 import { DEFAULT_MAX_TOKENS, GenerateRequest, GenerateResult } from './generate-types';
 import { toNativeKvParams } from './kv-options';
 import {
+  EngineDevice,
   loadNativeAddon,
   NativeContext,
   NativeContextOptions,
@@ -22,6 +23,9 @@ import { Tokenizer } from './tokenizer';
 export interface EngineOptions extends NativeContextOptions {
   // CPU threads of the model's contexts; 0 or absent = all cores.
   threads?: number;
+  // 'cpu' (default) or 'cuda', and the GPU ordinal for 'cuda'.
+  device?: EngineDevice;
+  gpuIndex?: number;
 }
 
 export interface EngineStats extends SchedulerStats {
@@ -57,7 +61,11 @@ export class Engine {
       : undefined;
     let model: NativeModel;
     try {
-      model = await addon.loadModel(modelDir, { threads: options.threads ?? 0 });
+      model = await addon.loadModel(modelDir, {
+        threads: options.threads ?? 0,
+        device: options.device ?? 'cpu',
+        gpuIndex: options.gpuIndex ?? 0,
+      });
     } catch (error) {
       throw EngineError.from(error);
     }

@@ -19,6 +19,7 @@ export type {
 } from './generate-types';
 export { KV_METHODS, loadNativeAddon } from './native-addon';
 export type {
+  EngineDevice,
   KvGranularity,
   KvMethod,
   NativeAddon,

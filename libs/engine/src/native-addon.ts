@@ -6,10 +6,16 @@ import * as path from 'node:path';
 
 import { EngineError } from './engine-error';
 
+// Where the model runs: the fp32 CPU backend (always built) or the bf16 CUDA backend (an
+// engine built with HEADKV_CUDA; the addon reports HKV_ERR_UNSUPPORTED otherwise).
+export type EngineDevice = 'cpu' | 'cuda';
+
 export interface NativeModelInfo {
   architecture: string;
   weightsDtype: string;
   fingerprint: string;
+  // Where the model runs, e.g. "cpu (16 threads)" or the GPU's name.
+  device: string;
   nLayers: number;
   nHeads: number;
   nKvHeads: number;
@@ -127,7 +133,10 @@ export interface NativeModel {
 }
 
 export interface NativeAddon {
-  loadModel(dir: string, options?: { threads?: number }): Promise<NativeModel>;
+  loadModel(
+    dir: string,
+    options?: { threads?: number; device?: EngineDevice; gpuIndex?: number },
+  ): Promise<NativeModel>;
   version(): string;
 }
 

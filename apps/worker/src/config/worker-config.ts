@@ -7,6 +7,7 @@ import {
   type FleetSettings,
   type ProfileProbeSettings,
 } from '@headkv/queue';
+import type { EngineDevice } from '@headkv/engine';
 
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 
@@ -24,6 +25,9 @@ export interface WorkerConfig extends FleetSettings {
   maxSequences: number;
   /** HEADKV_THREADS: CPU threads of the engine (0 = all cores). */
   threads: number;
+  /** HEADKV_DEVICE ('cpu' | 'cuda', default cpu) and HEADKV_GPU (the GPU ordinal, default 0). */
+  device: EngineDevice;
+  gpuIndex: number;
   /** HEADKV_MAX_CONTEXT: longest prompt + completion in tokens (0 = the model's own limit). */
   maxContext: number;
   /**
@@ -52,6 +56,12 @@ function profileMissingOf(value: string | undefined): WorkerConfig['profileMissi
   throw new Error(`environment variable HEADKV_PROFILE_MISSING="${value}" must be 'fallback' or 'wait'`);
 }
 
+function deviceOf(value: string | undefined): EngineDevice {
+  if (value === undefined || value === '' || value === 'cpu') return 'cpu';
+  if (value === 'cuda') return 'cuda';
+  throw new Error(`environment variable HEADKV_DEVICE="${value}" must be 'cpu' or 'cuda'`);
+}
+
 function mapReduceOf(value: string | undefined): boolean {
   if (value === undefined || value === '' || value === 'on') return true;
   if (value === 'off') return false;
@@ -67,6 +77,8 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     modelId: env.HEADKV_MODEL_ID || path.basename(modelDir),
     maxSequences: envInteger(env, 'HEADKV_MAX_SEQUENCES', 4),
     threads: envInteger(env, 'HEADKV_THREADS', 0, 0),
+    device: deviceOf(env.HEADKV_DEVICE),
+    gpuIndex: envInteger(env, 'HEADKV_GPU', 0, 0),
     maxContext: envInteger(env, 'HEADKV_MAX_CONTEXT', 0, 0),
     mapReduce: mapReduceOf(env.HEADKV_MAP_REDUCE),
     mapSummaryTokens: envInteger(env, 'HEADKV_MAP_SUMMARY_TOKENS', 128, 1),

@@ -11,6 +11,8 @@ export const engineProvider: FactoryProvider<Promise<Engine>> = {
     const engine = await Engine.load(config.modelDir, {
       maxSequences: config.maxSequences,
       threads: config.threads,
+      device: config.device,
+      gpuIndex: config.gpuIndex,
       maxContext: config.maxContext > 0 ? config.maxContext : undefined,
     });
     new Logger('engine').log(
