@@ -5,63 +5,16 @@ import * as path from 'node:path';
 
 import { Command } from 'commander';
 
-import type { BatchObject, ErrorBody, FileObject, ListPage } from '@headkv/api';
+import type { BatchObject, FileObject, ListPage } from '@headkv/api';
 
 import { CliError, cliAction } from '../cli-action';
+import {
+  coordinatorCall as call,
+  followBatch,
+  TERMINAL_STATUSES,
+  type Connection as ConnectionOptions,
+} from '../coordinator-client';
 import { parsePositiveInteger } from '../option-parsers';
-
-interface ConnectionOptions {
-  url?: string;
-  apiKey?: string;
-}
-
-const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'expired'];
-const POLL_INTERVAL_MS = 1000;
-
-function baseUrl(options: ConnectionOptions): string {
-  const url = options.url ?? process.env.HEADKV_URL ?? `http://127.0.0.1:${process.env.PORT || 8080}`;
-  return url.replace(/\/+$/, '');
-}
-
-// Any key works against `headkv serve` on localhost; a deployed fleet needs one of HEADKV_API_KEYS.
-function apiKey(options: ConnectionOptions): string {
-  return options.apiKey ?? process.env.HEADKV_API_KEY ?? process.env.OPENAI_API_KEY ?? 'local';
-}
-
-async function call<T>(
-  options: ConnectionOptions,
-  method: string,
-  route: string,
-  body?: unknown | FormData,
-): Promise<T> {
-  const url = `${baseUrl(options)}${route}`;
-  const headers: Record<string, string> = { Authorization: `Bearer ${apiKey(options)}` };
-  let payload: string | FormData | undefined;
-  if (body instanceof FormData) payload = body;
-  else if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    payload = JSON.stringify(body);
-  }
-  let response: Response;
-  try {
-    response = await fetch(url, { method, headers, body: payload });
-  } catch (error) {
-    throw new CliError(
-      `cannot reach ${baseUrl(options)} (${(error as Error).message}); is \`headkv serve\` running?`,
-    );
-  }
-  const text = await response.text();
-  if (!response.ok) {
-    let message = text;
-    try {
-      message = (JSON.parse(text) as ErrorBody).error.message;
-    } catch {
-      // Not an OpenAI error body: show the raw text.
-    }
-    throw new CliError(`${method} ${route}: HTTP ${response.status}: ${message}`);
-  }
-  return (route.endsWith('/content') ? text : JSON.parse(text)) as T;
-}
 
 function printBatch(batch: BatchObject): void {
   const counts = batch.request_counts;
@@ -71,16 +24,8 @@ function printBatch(batch: BatchObject): void {
   );
 }
 
-async function waitForBatch(options: ConnectionOptions, batchId: string): Promise<BatchObject> {
-  let lastLine = '';
-  for (;;) {
-    const batch = await call<BatchObject>(options, 'GET', `/v1/batches/${batchId}`);
-    const line = `${batch.status} ${batch.request_counts.completed + batch.request_counts.failed}/${batch.request_counts.total}`;
-    if (line !== lastLine) process.stderr.write(`headkv: ${batchId}: ${line}\n`);
-    lastLine = line;
-    if (TERMINAL_STATUSES.includes(batch.status)) return batch;
-    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-  }
+function waitForBatch(options: ConnectionOptions, batchId: string): Promise<BatchObject> {
+  return followBatch(options, batchId, batchId, `headkv batch results ${batchId} --wait`);
 }
 
 // Downloads the output and error files next to each other; returns their paths.
@@ -159,8 +104,11 @@ async function submit(file: string, options: SubmitOptions): Promise<void> {
 
 function withConnection(command: Command): Command {
   return command
-    .option('--url <url>', 'coordinator URL (default: HEADKV_URL or http://127.0.0.1:$PORT, port 8080)')
-    .option('--api-key <key>', 'API key (default: HEADKV_API_KEY or OPENAI_API_KEY)');
+    .option(
+      '--url <url>',
+      'coordinator URL (default: HEADKV_URL, the config file, or http://127.0.0.1:$PORT, port 8080)',
+    )
+    .option('--api-key <key>', 'API key (default: HEADKV_API_KEY, OPENAI_API_KEY or the config file)');
 }
 
 export function registerBatch(program: Command): void {

@@ -19,7 +19,7 @@ import {
 
 import { CliError, cliAction } from '../cli-action';
 import { parseChoice, parseNumber, parsePositiveInteger } from '../option-parsers';
-import { coordinatorCall, type Connection } from './summarize';
+import { coordinatorCall, type Connection } from '../coordinator-client';
 
 /** viridis, dark to bright, as 24-bit colours. */
 const VIRIDIS: Array<[number, number, number]> = [

@@ -4,67 +4,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 
-import type { BatchObject, BatchOutputLine, ErrorBody, FileObject } from '@headkv/api';
+import type { BatchObject, BatchOutputLine, FileObject } from '@headkv/api';
 
 import { CliError, cliAction } from '../cli-action';
+import { coordinatorCall, followBatch, type Connection } from '../coordinator-client';
 import { parsePositiveInteger } from '../option-parsers';
 
-export interface Connection {
-  url?: string;
-  apiKey?: string;
-}
-
-const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'expired'];
-const POLL_INTERVAL_MS = 1000;
 const SUMMARY_SUFFIX = '.summary.txt';
 const DEFAULT_INSTRUCTION =
   'Summarize the following document in a few sentences. Keep names, numbers and conclusions.';
 /** Marks batches made by this command, so --wait can refuse batches it cannot turn into files. */
 const SUMMARIZE_METADATA_KEY = 'headkv_summarize';
-
-function baseUrl(connection: Connection): string {
-  const url = connection.url ?? process.env.HEADKV_URL ?? `http://127.0.0.1:${process.env.PORT || 8080}`;
-  return url.replace(/\/+$/, '');
-}
-
-/** A JSON (or, for file contents, text) call to the coordinator with the caller's API key. */
-export async function coordinatorCall<T>(
-  connection: Connection,
-  method: string,
-  route: string,
-  body?: unknown,
-): Promise<T> {
-  const key = connection.apiKey ?? process.env.HEADKV_API_KEY ?? process.env.OPENAI_API_KEY ?? 'local';
-  const headers: Record<string, string> = { Authorization: `Bearer ${key}` };
-  let payload: string | FormData | undefined;
-  if (body instanceof FormData) payload = body;
-  else if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    payload = JSON.stringify(body);
-  }
-  let response: Response;
-  try {
-    response = await fetch(`${baseUrl(connection)}${route}`, { method, headers, body: payload });
-  } catch (error) {
-    throw new CliError(
-      `cannot reach ${baseUrl(connection)} (${(error as Error).message}); is the fleet running?`,
-    );
-  }
-  const text = await response.text();
-  if (!response.ok) {
-    let message = text;
-    try {
-      message = (JSON.parse(text) as ErrorBody).error.message;
-    } catch {
-      // Not an OpenAI error body: the raw text says more than nothing.
-    }
-    throw new CliError(`${method} ${route}: HTTP ${response.status}: ${message}`);
-  }
-  return (route.endsWith('/content') ? text : JSON.parse(text)) as T;
-}
 
 interface Document {
   /** The batch line's custom_id and the summary's path under --out. */
@@ -166,54 +118,6 @@ function resumeHint(batchId: string, out: string): string {
   return `headkv summarize --wait ${batchId} --out ${out}`;
 }
 
-/** Follows a batch with a progress bar until it ends; Ctrl-C stops following (the batch goes on). */
-async function follow(batchId: string, options: SummarizeOptions, intro: string): Promise<BatchObject> {
-  let interrupted = false;
-  const onInterrupt = () => {
-    interrupted = true;
-  };
-  process.once('SIGINT', onInterrupt);
-  process.stderr.write(intro);
-  const bar = new SingleBar({
-    format:
-      'summarize [{bar}] {value}/{total} documents | {failed} failed | {tokens} tokens, {rate} tok/s | eta {eta_formatted}',
-    stream: process.stderr,
-    hideCursor: true,
-    noTTYOutput: true,
-    notTTYSchedule: 10_000,
-    etaBuffer: 20,
-  });
-  const started = Date.now();
-  let startTokens: number | null = null;
-  try {
-    let batch = await coordinatorCall<BatchObject>(options, 'GET', `/v1/batches/${batchId}`);
-    bar.start(Math.max(1, batch.request_counts.total), 0, { failed: 0, tokens: 0, rate: '0.0' });
-    for (;;) {
-      const counts = batch.request_counts;
-      const tokens = batch.completion_tokens_generated;
-      startTokens ??= tokens;
-      const seconds = (Date.now() - started) / 1000;
-      bar.setTotal(Math.max(1, counts.total));
-      bar.update(counts.completed + counts.failed, {
-        failed: counts.failed,
-        tokens,
-        rate: seconds > 0 ? ((tokens - startTokens) / seconds).toFixed(1) : '0.0',
-      });
-      if (TERMINAL_STATUSES.includes(batch.status)) return batch;
-      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-      if (interrupted) {
-        throw new CliError(
-          `interrupted; batch ${batchId} keeps running. Resume with: ${resumeHint(batchId, options.out)}`,
-        );
-      }
-      batch = await coordinatorCall<BatchObject>(options, 'GET', `/v1/batches/${batchId}`);
-    }
-  } finally {
-    bar.stop();
-    process.removeListener('SIGINT', onInterrupt);
-  }
-}
-
 /** The summary path of a document key, kept inside --out whatever the key holds. */
 export function summaryPath(out: string, key: string): string {
   const parts = key.split(/[\\/]+/).filter((part) => part !== '' && part !== '.' && part !== '..');
@@ -276,7 +180,11 @@ async function summarize(inputs: string[], options: SummarizeOptions): Promise<v
     }
     intro = `headkv: ${documents.length} documents in batch ${batchId}; after Ctrl-C resume with: ${resumeHint(batchId, options.out)}\n`;
   }
-  await writeSummaries(await follow(batchId, options, intro), options);
+  process.stderr.write(intro);
+  await writeSummaries(
+    await followBatch(options, batchId, 'summarize', resumeHint(batchId, options.out)),
+    options,
+  );
 }
 
 export function registerSummarize(program: Command): void {
