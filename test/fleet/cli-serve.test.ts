@@ -6,9 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { freeLoopbackPort, redisAnswers } from '../../apps/coordinator/src/embedded/local-redis-server';
+import { CLI_BIN } from '../helpers/repo-paths';
 import { chatLine, jsonLines } from './fleet-harness';
 
-const CLI = path.join(__dirname, 'cli-commands.js');
+const CLI = CLI_BIN;
 
 // `headkv serve` with no Redis running: it must start redis-server itself, the coordinator and a
 // worker on the bundled model; `headkv batch submit --wait` then prints the results file path.
