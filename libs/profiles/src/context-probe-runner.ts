@@ -5,11 +5,20 @@ import type { NativeContext, Tokenizer } from '@headkv/engine';
 
 import type { ProbeRule, ProbeRunner, ProbeRunResult } from './profile-run';
 
+/** Thrown between probe steps once `interrupted()` says so (a worker shutting down hands the job back). */
+export class ProfilingInterrupted extends Error {
+  constructor() {
+    super('profiling interrupted by shutdown');
+    this.name = 'ProfilingInterrupted';
+  }
+}
+
 export class ContextProbeRunner implements ProbeRunner {
   constructor(
     private readonly context: NativeContext,
     private readonly tokenizer: Tokenizer,
     private readonly stopTokenIds: number[],
+    private readonly interrupted: () => boolean = () => false,
   ) {}
 
   async run(
@@ -19,6 +28,7 @@ export class ContextProbeRunner implements ProbeRunner {
     spanEnd: number,
     maxNewTokens: number,
   ): Promise<ProbeRunResult> {
+    if (this.interrupted()) throw new ProfilingInterrupted();
     const id = this.context.addSequence(
       promptIds,
       { temperature: 0, maxNewTokens, stopTokenIds: Int32Array.from(this.stopTokenIds) },
@@ -29,6 +39,7 @@ export class ContextProbeRunner implements ProbeRunner {
       const tokens = [await this.context.prefill(id)];
       const text = () => this.tokenizer.decode(tokens, { skipSpecialTokens: true });
       while (this.context.sequenceInfo(id).state === 'decoding' && !text().includes('\n')) {
+        if (this.interrupted()) throw new ProfilingInterrupted();
         const stepped = (await this.context.step()).find((s) => s.seqId === id);
         if (stepped === undefined) break;
         if (stepped.token >= 0) tokens.push(stepped.token);

@@ -52,6 +52,6 @@ export type {
   ProfileRunOptions,
   ProfileTokenizer,
 } from './profile-run';
-export { ContextProbeRunner } from './context-probe-runner';
+export { ContextProbeRunner, ProfilingInterrupted } from './context-probe-runner';
 export { allocateHeadBudgets, HEADKV_WINDOW } from './head-budget-allocation';
 export type { AllocationSettings, HeadAllocation } from './head-budget-allocation';

@@ -8,10 +8,9 @@ import {
 import { DelayedError, Worker, type Job } from 'bullmq';
 import Redis from 'ioredis';
 import { Engine, loadNativeAddon } from '@headkv/engine';
-import { profileModel, type HeadProfile } from '@headkv/profiles';
+import { ContextProbeRunner, profileModel, ProfilingInterrupted, type HeadProfile } from '@headkv/profiles';
 import { PROFILES_QUEUE, ProfileStore, redisOptionsFromUrl, type ProfileJobData } from '@headkv/queue';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
-import { ContextProbeRunner, ProfilingInterrupted } from './context-probe-runner';
 
 /** Room in the probing context for the answer after the longest probe prompt. */
 const ANSWER_ROOM_TOKENS = 256;
