@@ -55,3 +55,4 @@ export type {
 export { ContextProbeRunner, ProfilingInterrupted } from './context-probe-runner';
 export { allocateHeadBudgets, HEADKV_WINDOW } from './head-budget-allocation';
 export type { AllocationSettings, HeadAllocation } from './head-budget-allocation';
+export { hashString, SeededRandom } from './seeded-random';

@@ -1,5 +1,5 @@
-// seeded-random.ts: a small deterministic PRNG (mulberry32) so that probe prompts are the same
-// for the same seed on every machine.
+// seeded-random.ts: a small deterministic PRNG (mulberry32) with the draws that probe prompts and
+// the fidelity suite need, so that every prompt is the same for the same seed on every machine.
 export class SeededRandom {
   private state: number;
 
@@ -21,7 +21,32 @@ export class SeededRandom {
     return Math.floor(this.next() * n);
   }
 
+  // Uniform integer in [low, high].
+  range(low: number, high: number): number {
+    return low + this.int(high - low + 1);
+  }
+
   pick<T>(items: readonly T[]): T {
     return items[this.int(items.length)];
   }
+
+  // k distinct items in random order.
+  sample<T>(items: readonly T[], k: number): T[] {
+    const copy = items.slice();
+    for (let i = copy.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [copy[i], copy[j]] = [copy[j], copy[i]];
+    }
+    return copy.slice(0, k);
+  }
+}
+
+// FNV-1a over a string: a stable 32-bit hash used to derive seeds and to split vocabularies.
+export function hashString(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash >>> 0;
 }

@@ -1,7 +1,7 @@
 // entities.ts: the invented names the tasks are about (people, keys, variables). Names are
 // built from syllables, and each name belongs to one split (splits.ts), so a model evaluated on
 // the test split has never seen any of its entities in training.
-import { SeededRandom } from './seeded-random';
+import { SeededRandom } from '@headkv/profiles';
 import { Split, splitOfEntity } from './splits';
 
 const ONSETS = [

@@ -2,9 +2,8 @@
 // of several registers (town chronicle, weather log, market report, workshop notes, travel
 // diary, and the profile probes' own haystack), drawn from templates and word lists with a seeded
 // generator, so that the text varies from sentence to sentence and paragraph to paragraph.
-import { HaystackGenerator } from '@headkv/profiles';
+import { HaystackGenerator, SeededRandom } from '@headkv/profiles';
 
-import { SeededRandom } from './seeded-random';
 
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 

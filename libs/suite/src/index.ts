@@ -1,6 +1,6 @@
 // @headkv/suite: the RULER-style long-context fidelity suite (seeded task generators, splits,
 // scoring) and LongBench's format and metrics.
-export { SeededRandom, hashString } from './seeded-random';
+export { SeededRandom, hashString } from '@headkv/profiles';
 export { CASES_PER_TASK, SEEDS_PER_SPLIT, SPLITS, caseSeed, splitOfEntity, splitOfSeed } from './splits';
 export type { Split } from './splits';
 export { drawEntities } from './entities';

@@ -1,6 +1,6 @@
 // splits.ts: train / validation / test. Splits never share a case seed (each split owns its own
 // range of seeds) nor an entity (every generated name belongs to exactly one split by its hash).
-import { hashString } from './seeded-random';
+import { hashString } from '@headkv/profiles';
 
 export const SPLITS = ['train', 'validation', 'test'] as const;
 export type Split = (typeof SPLITS)[number];

@@ -1,7 +1,7 @@
 // suite.ts: named suites (tasks x lengths x depths) and the cases they generate. A case is
 // directly trainable: prompt text in, answer text out.
 import { buildPrompt, TokenCounter } from './context-builder';
-import { SeededRandom } from './seeded-random';
+import { SeededRandom } from '@headkv/profiles';
 import { caseSeed, Split } from './splits';
 import { CaseMetric, drawTask, TaskName, TASKS } from './tasks';
 

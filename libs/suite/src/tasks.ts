@@ -2,7 +2,7 @@
 // (facts placed in the haystack), the question and the expected answer.
 import { drawEntities } from './entities';
 import { Needle } from './context-builder';
-import { SeededRandom } from './seeded-random';
+import { SeededRandom } from '@headkv/profiles';
 import { Split } from './splits';
 
 export const TASKS = [
