@@ -4,7 +4,6 @@
 // generator, so that the text varies from sentence to sentence and paragraph to paragraph.
 import { HaystackGenerator, SeededRandom } from '@headkv/profiles';
 
-
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
 const W = {
