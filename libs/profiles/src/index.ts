@@ -5,9 +5,11 @@ export {
   PROFILE_GRANULARITIES,
   PROFILE_METHODS,
   PROFILE_SCHEMA_VERSION,
+  profileModelOf,
   profileSchema,
 } from './profile-schema';
 export type {
+  EngineModelIdentity,
   HeadProfile,
   ProbeSettings,
   ProfileGranularity,

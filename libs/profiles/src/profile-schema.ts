@@ -97,3 +97,22 @@ export const profileSchema = z
 export type HeadProfile = z.infer<typeof profileSchema>;
 export type ProfileModel = HeadProfile['model'];
 export type ProbeSettings = NonNullable<HeadProfile['probe']>;
+
+/** The model fields a profile records, as the engine reports them (ModelInfo, worker heartbeats). */
+export interface EngineModelIdentity {
+  fingerprint: string;
+  architecture: string;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+}
+
+export function profileModelOf(info: EngineModelIdentity): ProfileModel {
+  return {
+    fingerprint: info.fingerprint,
+    architecture: info.architecture,
+    n_layers: info.nLayers,
+    n_heads: info.nHeads,
+    n_kv_heads: info.nKvHeads,
+  };
+}

@@ -12,7 +12,7 @@ import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 
 import { Engine, KV_METHODS, KvGranularity, KvMethod, KvOptions } from '@headkv/engine';
-import { headScoresOf, ProfileModel, resolveProfile } from '@headkv/profiles';
+import { headScoresOf, profileModelOf, resolveProfile } from '@headkv/profiles';
 import {
   answerLine,
   buildSuite,
@@ -92,17 +92,6 @@ const parseTasks = parseList<TaskName>((part) => {
   return part as TaskName;
 });
 
-function modelOf(engine: Engine): ProfileModel {
-  const info = engine.info;
-  return {
-    fingerprint: info.fingerprint,
-    architecture: info.architecture,
-    n_layers: info.nLayers,
-    n_heads: info.nHeads,
-    n_kv_heads: info.nKvHeads,
-  };
-}
-
 // Profiles: headkv-r2 reads --profile or MODEL/headkv_profile.json; headkv-r reads --profile-r or
 // MODEL/headkv_profile_r.json.
 function headScoresFor(method: 'headkv-r' | 'headkv-r2', options: EvalOptions, engine: Engine): Float32Array {
@@ -115,7 +104,7 @@ function headScoresFor(method: 'headkv-r' | 'headkv-r2', options: EvalOptions, e
       `headkv-r needs a HeadKV-R profile: give --profile-r FILE or create ${file} with headkv profile --method r`,
     );
   }
-  return headScoresOf(resolveProfile(file, options.model, modelOf(engine), method).profile);
+  return headScoresOf(resolveProfile(file, options.model, profileModelOf(engine.info), method).profile);
 }
 
 interface RunConfig {

@@ -12,7 +12,7 @@ import {
   KvMethod,
   KvOptions,
 } from '@headkv/engine';
-import { headScoresOf, resolveProfile } from '@headkv/profiles';
+import { headScoresOf, profileModelOf, resolveProfile } from '@headkv/profiles';
 
 import { CliError, cliAction } from '../cli-action';
 import {
@@ -116,14 +116,7 @@ function kvOptionsOf(options: GenerateOptions, engine: Engine): KvOptions | unde
     granularity: options.granularity,
   };
   if (method === 'headkv-r' || method === 'headkv-r2') {
-    const info = engine.info;
-    const model = {
-      fingerprint: info.fingerprint,
-      architecture: info.architecture,
-      n_layers: info.nLayers,
-      n_heads: info.nHeads,
-      n_kv_heads: info.nKvHeads,
-    };
+    const model = profileModelOf(engine.info);
     kv.headScores = headScoresOf(resolveProfile(options.profile, options.model, model, method).profile);
   } else if (options.profile !== undefined) {
     throw new CliError(`--profile applies to --kv-method headkv-r or headkv-r2, not ${method}`);

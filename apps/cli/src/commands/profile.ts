@@ -17,7 +17,7 @@ import {
   profileFromReference,
   ProfileGranularity,
   ProfileMethod,
-  ProfileModel,
+  profileModelOf,
   profileModel,
   saveProfile,
   toReferenceScores,
@@ -41,16 +41,6 @@ const PAGE_TOKENS = 16;
 function fullCacheBytes(info: ModelInfo, maxContext: number): number {
   const pagesPerHead = Math.ceil(maxContext / PAGE_TOKENS) + 1;
   return info.nLayers * info.nKvHeads * pagesPerHead * PAGE_TOKENS * info.headDim * 2 * 4;
-}
-
-function profileModelOf(info: ModelInfo): ProfileModel {
-  return {
-    fingerprint: info.fingerprint,
-    architecture: info.architecture,
-    n_layers: info.nLayers,
-    n_heads: info.nHeads,
-    n_kv_heads: info.nKvHeads,
-  };
 }
 
 async function withModel<T>(

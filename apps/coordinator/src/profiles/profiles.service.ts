@@ -9,6 +9,7 @@ import {
   parseProfile,
   parseReferenceScores,
   profileFromReference,
+  profileModelOf,
   type HeadProfile,
 } from '@headkv/profiles';
 import {
@@ -161,13 +162,7 @@ export class ProfilesService {
           );
         }
         profile = profileFromReference(parseReferenceScores(body, 'request body'), 'request body', {
-          model: {
-            fingerprint: identity.fingerprint,
-            architecture: worker.model.architecture,
-            n_layers: worker.model.nLayers,
-            n_heads: worker.model.nHeads,
-            n_kv_heads: worker.model.nKvHeads,
-          },
+          model: profileModelOf({ ...worker.model, fingerprint: identity.fingerprint }),
           method: identity.method,
           granularity: identity.granularity,
           engineVersion: 'imported',

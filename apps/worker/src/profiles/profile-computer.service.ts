@@ -8,7 +8,13 @@ import {
 import { DelayedError, Worker, type Job } from 'bullmq';
 import Redis from 'ioredis';
 import { Engine, loadNativeAddon } from '@headkv/engine';
-import { ContextProbeRunner, profileModel, ProfilingInterrupted, type HeadProfile } from '@headkv/profiles';
+import {
+  ContextProbeRunner,
+  profileModel,
+  profileModelOf,
+  ProfilingInterrupted,
+  type HeadProfile,
+} from '@headkv/profiles';
 import { PROFILES_QUEUE, ProfileStore, redisOptionsFromUrl, type ProfileJobData } from '@headkv/queue';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 
@@ -88,13 +94,7 @@ export class ProfileComputer implements OnApplicationBootstrap, BeforeApplicatio
         profile = await profileModel(
           new ContextProbeRunner(context, tokenizer, info.eosTokenIds, () => this.stopping),
           tokenizer,
-          {
-            fingerprint: info.fingerprint,
-            architecture: info.architecture,
-            n_layers: info.nLayers,
-            n_heads: info.nHeads,
-            n_kv_heads: info.nKvHeads,
-          },
+          profileModelOf(info),
           {
             method,
             granularity,
