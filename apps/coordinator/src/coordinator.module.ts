@@ -5,6 +5,7 @@ import { BATCHES_QUEUE, PROFILES_QUEUE, REQUESTS_QUEUE, redisOptionsFromUrl } fr
 import type { FileStorage } from '@headkv/storage';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyRegistry } from './auth/api-key-registry';
+import { RateLimiter } from './auth/rate-limiter.service';
 import { BatchFinalizerProcessor } from './batches/batch-finalizer.processor';
 import { BatchRecordsService } from './batches/batch-records.service';
 import { BatchesController } from './batches/batches.controller';
@@ -57,6 +58,7 @@ export class CoordinatorModule {
         { provide: FILE_STORAGE, useValue: storage },
         { provide: MetadataRedis, useFactory: () => new MetadataRedis(config.redisUrl) },
         { provide: ApiKeyRegistry, useValue: new ApiKeyRegistry(config.apiKeys) },
+        RateLimiter,
         ApiKeyGuard,
         IdempotencyService,
         FileRecordsService,

@@ -13,6 +13,7 @@ export const metadataKeys = {
   tenantBatches: (prefix: string, tenant: string) => `${prefix}:meta:tenant:${tenant}:batches`,
   profile: (prefix: string, profileId: string) => `${prefix}:meta:profile:${profileId}`,
   profileIndex: (prefix: string) => `${prefix}:meta:profiles`,
+  rateLimit: (prefix: string, tenant: string) => `${prefix}:meta:ratelimit:${tenant}`,
   idempotency: (prefix: string, tenant: string, scope: string, key: string) =>
     `${prefix}:meta:idempotency:${tenant}:${scope}:${key}`,
 };

@@ -1,4 +1,5 @@
 import { envInteger, fleetSettingsFromEnv, type FleetSettings } from '@headkv/queue';
+import { rateLimitSettingsFromEnv, type RateLimitSettings } from '../auth/rate-limit-settings';
 
 export const COORDINATOR_CONFIG = Symbol('COORDINATOR_CONFIG');
 
@@ -21,6 +22,8 @@ export interface CoordinatorConfig extends FleetSettings {
    * completion window; operators may shorten or lengthen it).
    */
   batchWindowSeconds: number;
+  /** HEADKV_RATE_LIMIT_RPS, HEADKV_RATE_LIMIT_BURST, HEADKV_RATE_LIMIT_TENANTS: requests per API key. */
+  rateLimits: RateLimitSettings;
 }
 
 export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
@@ -38,5 +41,6 @@ export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): 
     maxBatchLines: envInteger(env, 'HEADKV_MAX_BATCH_LINES', 50000),
     chatTimeoutMs: envInteger(env, 'HEADKV_CHAT_TIMEOUT_MS', 600000),
     batchWindowSeconds: envInteger(env, 'HEADKV_BATCH_WINDOW_SECONDS', 24 * 3600),
+    rateLimits: rateLimitSettingsFromEnv(env),
   };
 }
