@@ -34,6 +34,16 @@ export interface RequestRejection {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
 
+/**
+ * Failure reason written by a worker for a server-side failure it can name (the engine ran out of
+ * memory or failed, the request was quarantined): stored as the job's failedReason in JSON so that
+ * the batch finalizer writes an error-file line with this code and message.
+ */
+export interface RequestFailure {
+  code: string;
+  message: string;
+}
+
 /** Data of a parent job on the BATCHES queue. */
 export interface BatchJobData {
   tenant: string;

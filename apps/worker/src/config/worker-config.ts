@@ -31,6 +31,17 @@ export interface WorkerConfig extends FleetSettings {
   /** HEADKV_MAX_CONTEXT: longest prompt + completion in tokens (0 = the model's own limit). */
   maxContext: number;
   /**
+   * HEADKV_KV_CACHE_BYTES: size of the engine's KV page pool (0 = the engine's default). A request
+   * whose prompt cache cannot fit the whole pool fails with the engine's out-of-memory error.
+   */
+  kvCacheBytes: number;
+  /**
+   * HEADKV_QUARANTINE_AFTER_CRASHES: a request whose worker process died while running it this many
+   * times (killed, crashed, out of host memory) is not run again: it fails as `quarantined`, so that
+   * one poison request cannot take down worker after worker.
+   */
+  quarantineAfterCrashes: number;
+  /**
    * HEADKV_MAP_REDUCE ('on' | 'off', default on): a chat request whose prompt does not fit the
    * context but whose last (user) message can be cut into chunks runs as map-reduce (see
    * processing/map-reduce.ts) instead of failing with context_length_exceeded.
@@ -80,6 +91,8 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     device: deviceOf(env.HEADKV_DEVICE),
     gpuIndex: envInteger(env, 'HEADKV_GPU', 0, 0),
     maxContext: envInteger(env, 'HEADKV_MAX_CONTEXT', 0, 0),
+    kvCacheBytes: envInteger(env, 'HEADKV_KV_CACHE_BYTES', 0, 0),
+    quarantineAfterCrashes: envInteger(env, 'HEADKV_QUARANTINE_AFTER_CRASHES', 3),
     mapReduce: mapReduceOf(env.HEADKV_MAP_REDUCE),
     mapSummaryTokens: envInteger(env, 'HEADKV_MAP_SUMMARY_TOKENS', 128, 1),
     drainTimeoutMs: envInteger(env, 'HEADKV_DRAIN_MS', 30000, 0),

@@ -14,6 +14,7 @@ export const engineProvider: FactoryProvider<Promise<Engine>> = {
       device: config.device,
       gpuIndex: config.gpuIndex,
       maxContext: config.maxContext > 0 ? config.maxContext : undefined,
+      kvCacheBytes: config.kvCacheBytes > 0 ? config.kvCacheBytes : undefined,
     });
     new Logger('engine').log(
       `loaded ${config.modelDir} (${engine.info.architecture}, ${engine.info.nLayers} layers, ` +

@@ -34,13 +34,12 @@ import { contextFromCarrier, tracer } from '@headkv/telemetry';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 import { chatCompletionOf } from './chat-response';
 import { MapReduce, MapReduceTooLongError, type StepOptions } from './map-reduce';
+import { failRequest } from './request-failure';
 import { rejectRequest } from './request-rejection';
 import { RunningJobs } from './running-jobs';
 import { ProfileResolver } from '../profiles/profile-resolver.service';
 
 const PROGRESS_EVERY_TOKENS = 16;
-/** A job whose lock lapses this many times (its worker died each time) fails for good. */
-const MAX_STALLED_COUNT = 3;
 
 /** The engine's chat template takes role and content only. */
 function engineMessagesOf(request: ChatCompletionRequest): ChatMessage[] {
@@ -92,7 +91,8 @@ export class RequestWorker
         concurrency: this.engine.freeSlots,
         lockDuration: this.config.lockDurationMs,
         stalledInterval: this.config.stalledIntervalMs,
-        maxStalledCount: MAX_STALLED_COUNT,
+        // BullMQ puts a stalled job back up to this many times; the next start quarantines it (run()).
+        maxStalledCount: this.config.quarantineAfterCrashes,
       },
     );
     this.worker.on('error', (error) => this.logger.error(`queue connection: ${error.message}`));
@@ -169,6 +169,17 @@ export class RequestWorker
       (await this.redis.exists(metadataKeys.batchCancelled(this.config.queuePrefix, batch.batchId)))
     ) {
       throw new UnrecoverableError('cancelled: the batch was cancelled before this request ran');
+    }
+    // Each stall is a worker that stopped renewing the lock while running this job: it died.
+    const crashes = job.stalledCounter;
+    if (crashes >= this.config.quarantineAfterCrashes) {
+      this.logger.warn(`${jobId}: quarantined after ${crashes} worker crashes`);
+      throw failRequest(
+        'quarantined',
+        `The request was quarantined: ${crashes} workers died (crashed or were killed) while running it, ` +
+          `the limit is ${this.config.quarantineAfterCrashes} (HEADKV_QUARANTINE_AFTER_CRASHES)`,
+        false,
+      );
     }
     if (request.model !== this.config.modelId) {
       throw rejectRequest(
@@ -340,7 +351,10 @@ export class RequestWorker
       .end(end);
   }
 
-  /** Bad requests fail at once with their HTTP status; engine failures are retried by BullMQ. */
+  /**
+   * Bad requests fail at once with their HTTP status; engine failures are retried by BullMQ
+   * (another worker may have more memory) and end as an error line with the engine's code.
+   */
   private failureOf(error: unknown): Error {
     if (error instanceof MapReduceTooLongError) {
       return rejectRequest(400, error.message, 'messages', 'context_length_exceeded');
@@ -350,6 +364,15 @@ export class RequestWorker
     }
     if (error instanceof EngineError && /CONTEXT|TOO_LONG/.test(error.code)) {
       return rejectRequest(400, error.message, 'messages', 'context_length_exceeded');
+    }
+    if (error instanceof EngineError && error.code === 'HKV_ERR_INVALID_ARGUMENT') {
+      return rejectRequest(400, `The engine rejected the request: ${error.message}`, null, 'invalid_request');
+    }
+    if (error instanceof EngineError && error.code === 'HKV_ERR_OUT_OF_MEMORY') {
+      return failRequest('engine_out_of_memory', `The engine ran out of memory: ${error.message}`, true);
+    }
+    if (error instanceof EngineError) {
+      return failRequest('engine_error', `The engine failed (${error.code}): ${error.message}`, true);
     }
     return error instanceof Error ? error : new Error(String(error));
   }
