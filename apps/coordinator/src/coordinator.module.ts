@@ -6,10 +6,12 @@ import type { FileStorage } from '@headkv/storage';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyRegistry } from './auth/api-key-registry';
 import { RateLimiter } from './auth/rate-limiter.service';
-import { BatchFinalizerProcessor } from './batches/batch-finalizer.processor';
+import { BatchFinalizer } from './batches/batch-finalizer.service';
+import { BatchJobsWorker } from './batches/batch-jobs.worker';
 import { BatchRecordsService } from './batches/batch-records.service';
 import { BatchesController } from './batches/batches.controller';
-import { BATCH_FLOW_PRODUCER, BatchesService } from './batches/batches.service';
+import { BatchesService } from './batches/batches.service';
+import { BATCH_FLOW_PRODUCER, BatchValidator } from './batches/batch-validator.service';
 import { CancelPublisher } from './batches/cancel-publisher.service';
 import { ChatCompletionsController } from './chat/chat-completions.controller';
 import { ChatCompletionsService } from './chat/chat-completions.service';
@@ -66,7 +68,9 @@ export class CoordinatorModule {
         CancelPublisher,
         BatchRecordsService,
         BatchesService,
-        BatchFinalizerProcessor,
+        BatchValidator,
+        BatchFinalizer,
+        BatchJobsWorker,
         StreamSubscriber,
         ChatCompletionsService,
         ProfilesService,

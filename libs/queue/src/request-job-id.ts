@@ -10,6 +10,11 @@ export function batchParentJobId(batchId: string): string {
   return `${batchId}-finalize`;
 }
 
+/** The job that checks a batch's input lines and starts its flow (rerun after a coordinator crash). */
+export function batchValidationJobId(batchId: string): string {
+  return `${batchId}-validate`;
+}
+
 /** The delayed job that ends a batch still running when its completion window closes. */
 export function batchExpiryJobId(batchId: string): string {
   return `${batchId}-expire`;

@@ -1,9 +1,7 @@
-import { Inject, Logger } from '@nestjs/common';
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import type { BatchOutputLine } from '@headkv/api';
+import type { BatchOutputLine, BatchStatus } from '@headkv/api';
 import {
-  BATCHES_QUEUE,
   REQUESTS_QUEUE,
   batchLineJobId,
   metadataKeys,
@@ -15,9 +13,11 @@ import { FileRecordsService } from '../files/file-records.service';
 import { unixSeconds } from '../http/new-id';
 import { MetadataRedis } from '../redis/metadata-redis';
 import { BatchRecordsService } from './batch-records.service';
-import { BatchesService } from './batches.service';
 import { FleetMetrics } from '../metrics/fleet-metrics.service';
 import { errorLine, failureLine, outputLine } from './batch-result-lines';
+
+/** Statuses after the final transition: the files are written and the batch closed. */
+const ENDED: readonly BatchStatus[] = ['completed', 'failed', 'cancelled', 'expired'];
 
 function jsonl(lines: BatchOutputLine[]): Buffer {
   return Buffer.from(lines.map((line) => JSON.stringify(line) + '\n').join(''), 'utf8');
@@ -26,29 +26,27 @@ function jsonl(lines: BatchOutputLine[]): Buffer {
 /**
  * Runs the parent job of a batch flow once every child has completed, failed or been removed:
  * writes the output file and the error file so that each input line appears in exactly one of
- * them, exactly once, and closes the batch.
+ * them, exactly once, and closes the batch. A rerun (the coordinator died mid-finalization and the
+ * job stalled) writes the same files under the same ids; once the batch has ended it does nothing.
  */
-@Processor(BATCHES_QUEUE, { concurrency: 2 })
-export class BatchFinalizerProcessor extends WorkerHost {
+@Injectable()
+export class BatchFinalizer {
   private readonly logger = new Logger('batch-finalizer');
 
   constructor(
     private readonly records: BatchRecordsService,
     private readonly files: FileRecordsService,
     private readonly metrics: FleetMetrics,
-    private readonly batches: BatchesService,
     private readonly redis: MetadataRedis,
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
-  ) {
-    super();
-  }
+  ) {}
 
-  async process(job: Job<BatchJobData>): Promise<void> {
-    if (job.name === 'expire') return this.batches.expire(job.data.batchId);
+  async finalize(job: Job<BatchJobData>): Promise<void> {
     const { batchId, tenant } = job.data;
     const stored = await this.records.load(batchId);
     const plan = await this.records.loadPlan(batchId);
     if (stored === null || plan === null) throw new Error(`batch ${batchId} has no record or plan`);
+    if (ENDED.includes(stored.batch.status)) return;
     const cancelling = stored.batch.status === 'cancelling';
     const expired =
       (await this.redis.exists(metadataKeys.batchExpired(this.config.queuePrefix, batchId))) === 1;

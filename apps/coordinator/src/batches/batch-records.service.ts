@@ -67,8 +67,17 @@ export class BatchRecordsService {
     }
   }
 
-  async savePlan(batchId: string, plan: BatchPlan): Promise<void> {
-    await this.redis.set(metadataKeys.batchPlan(this.config.queuePrefix, batchId), JSON.stringify(plan));
+  /**
+   * Stores the plan unless one is stored already, and returns the stored one: a validation rerun
+   * keeps the request ids of the first run, which the queued jobs and the results already carry.
+   */
+  async savePlanOnce(batchId: string, plan: BatchPlan): Promise<BatchPlan> {
+    const key = metadataKeys.batchPlan(this.config.queuePrefix, batchId);
+    const saved = await this.redis.set(key, JSON.stringify(plan), 'NX');
+    if (saved === 'OK') return plan;
+    const stored = await this.loadPlan(batchId);
+    if (stored === null) throw new Error(`batch ${batchId}: plan vanished while it was being stored`);
+    return stored;
   }
 
   async loadPlan(batchId: string): Promise<BatchPlan | null> {

@@ -1,5 +1,5 @@
 import type { BatchOutputLine } from '@headkv/api';
-import type { RequestJobResult, RequestRejection } from '@headkv/queue';
+import type { RequestFailure, RequestJobResult, RequestRejection } from '@headkv/queue';
 
 /** Output-file line of a request that completed. */
 export function outputLine(requestId: string, customId: string, result: RequestJobResult): BatchOutputLine {
@@ -14,34 +14,34 @@ export function outputLine(requestId: string, customId: string, result: RequestJ
 /**
  * Error-file line of a request whose final attempt failed. A rejection by the model server (bad
  * request, unknown model, prompt too long) keeps its HTTP status and error body, as the API would
- * have answered it; any other failure becomes an error {code, message}.
+ * have answered it; a server-side failure the worker named (engine out of memory, engine error,
+ * quarantined) keeps its code; any other failure becomes `request_failed` with BullMQ's reason.
  */
 export function failureLine(requestId: string, customId: string, failedReason: string): BatchOutputLine {
-  let rejection: RequestRejection | null = null;
+  let parsed: Partial<RequestRejection & RequestFailure> | null = null;
   try {
-    const parsed = JSON.parse(failedReason) as Partial<RequestRejection>;
-    if (typeof parsed.statusCode === 'number' && parsed.error) rejection = parsed as RequestRejection;
+    const value: unknown = JSON.parse(failedReason);
+    if (typeof value === 'object' && value !== null)
+      parsed = value as Partial<RequestRejection & RequestFailure>;
   } catch {
-    rejection = null;
+    parsed = null;
   }
-  if (rejection !== null) {
+  if (parsed !== null && typeof parsed.statusCode === 'number' && parsed.error) {
     return {
       id: requestId,
       custom_id: customId,
       response: {
-        status_code: rejection.statusCode,
+        status_code: parsed.statusCode,
         request_id: requestId,
-        body: { error: rejection.error },
+        body: { error: parsed.error },
       },
       error: null,
     };
   }
-  return {
-    id: requestId,
-    custom_id: customId,
-    response: null,
-    error: { code: 'request_failed', message: failedReason },
-  };
+  if (parsed !== null && typeof parsed.code === 'string' && typeof parsed.message === 'string') {
+    return errorLine(requestId, customId, parsed.code, parsed.message);
+  }
+  return errorLine(requestId, customId, 'request_failed', failedReason);
 }
 
 /** Error-file line of a request that never produced a result (invalid line, cancelled, expired). */

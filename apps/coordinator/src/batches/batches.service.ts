@@ -1,39 +1,22 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectFlowProducer, InjectQueue } from '@nestjs/bullmq';
-import type { FlowProducer, Queue } from 'bullmq';
+import { InjectQueue } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { ApiError, BATCH_ENDPOINTS, COMPLETION_WINDOWS, type BatchObject, type ListPage } from '@headkv/api';
 import {
-  ApiError,
-  BATCH_ENDPOINTS,
-  COMPLETION_WINDOWS,
-  parseBatchLineBytes,
-  splitJsonLineBuffers,
-  type BatchObject,
-  type BatchValidationError,
-  type ListPage,
-  type ValidBatchLine,
-} from '@headkv/api';
-import {
-  BATCH_PRIORITY,
   BATCHES_QUEUE,
-  REQUESTS_QUEUE,
-  batchLineJobId,
-  batchExpiryJobId,
   batchParentJobId,
+  batchValidationJobId,
   metadataKeys,
   type BatchJobData,
-  type RequestJobData,
   type TraceCarrier,
 } from '@headkv/queue';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator-config';
 import { FileRecordsService } from '../files/file-records.service';
-import { FleetRegistry } from '../fleet/fleet-registry.service';
 import { newId, unixSeconds } from '../http/new-id';
 import { MetadataRedis } from '../redis/metadata-redis';
 import { BatchRecordsService } from './batch-records.service';
-import type { BatchPlan } from './batch-plan';
 import { CancelPublisher } from './cancel-publisher.service';
 
-export const BATCH_FLOW_PRODUCER = 'headkv-batch-flow';
 const MAX_METADATA_PAIRS = 16;
 const CANCEL_MARK_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -67,15 +50,13 @@ export class BatchesService {
   constructor(
     private readonly records: BatchRecordsService,
     private readonly files: FileRecordsService,
-    private readonly registry: FleetRegistry,
     private readonly cancels: CancelPublisher,
     private readonly redis: MetadataRedis,
-    @InjectFlowProducer(BATCH_FLOW_PRODUCER) private readonly flows: FlowProducer,
     @InjectQueue(BATCHES_QUEUE) private readonly batchesQueue: Queue<BatchJobData>,
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
   ) {}
 
-  /** Validates the create request and records the batch as `validating`; the lines are checked in the background. */
+  /** Validates the create request and records the batch as `validating`; the lines are checked by a job. */
   async create(tenant: string, body: unknown, trace: TraceCarrier): Promise<BatchObject> {
     if (!isRecord(body)) throw ApiError.invalidRequest('The request body must be a JSON object');
     if (typeof body.input_file_id !== 'string' || body.input_file_id === '') {
@@ -130,138 +111,20 @@ export class BatchesService {
       completion_tokens_generated: 0,
     };
     await this.records.insert(tenant, batch);
-    this.start(tenant, batch, trace).catch((error: Error) => {
-      this.logger.error(`batch ${batch.id} could not start: ${error.stack ?? error.message}`);
-      return this.fail(batch.id, [
-        { code: 'internal_error', message: error.message, param: null, line: null },
-      ]);
-    });
-    return batch;
-  }
-
-  private async fail(batchId: string, errors: BatchValidationError[]): Promise<void> {
-    await this.records.transition(batchId, ['validating', 'cancelling'], (batch) => {
-      batch.status = 'failed';
-      batch.failed_at = unixSeconds();
-      batch.errors = { object: 'list', data: errors };
-    });
-  }
-
-  /** Parses every line, records the plan and enqueues the flow. */
-  private async start(tenant: string, batch: BatchObject, trace: TraceCarrier): Promise<void> {
-    const { data } = await this.files.content(tenant, batch.input_file_id);
-    const lines = splitJsonLineBuffers(data);
-    if (lines.length === 0) {
-      return this.fail(batch.id, [
-        { code: 'empty_file', message: 'The input file has no requests', param: null, line: null },
-      ]);
-    }
-    if (lines.length > this.config.maxBatchLines) {
-      return this.fail(batch.id, [
-        {
-          code: 'too_many_requests',
-          message: `The input file has ${lines.length} requests; at most ${this.config.maxBatchLines} are allowed`,
-          param: null,
-          line: null,
-        },
-      ]);
-    }
-    const plan: BatchPlan = { queued: [], invalid: [] };
-    const valid: ValidBatchLine[] = [];
-    const seen = new Map<string, number>();
-    const duplicates: BatchValidationError[] = [];
-    for (const raw of lines) {
-      const line = raw.line;
-      const parsed = parseBatchLineBytes(raw, batch.endpoint, this.config.maxBodyBytes);
-      if (parsed.customId !== null) {
-        const first = seen.get(parsed.customId);
-        if (first !== undefined) {
-          duplicates.push({
-            code: 'duplicate_custom_id',
-            message: `line ${line}: custom_id "${parsed.customId}" was already used on line ${first}`,
-            param: 'custom_id',
-            line,
-          });
-        } else {
-          seen.set(parsed.customId, line);
-        }
-      }
-      if (!parsed.ok) {
-        plan.invalid.push(parsed);
-      } else if (this.registry.isUnknownModel(parsed.request.model)) {
-        plan.invalid.push({
-          ok: false,
-          line,
-          customId: parsed.customId,
-          code: 'model_not_found',
-          message: `line ${line}: the model '${parsed.request.model}' is not served by any worker`,
-        });
-      } else {
-        valid.push(parsed);
-      }
-    }
-    // custom_id must identify each result exactly once; a file that breaks that cannot run.
-    if (duplicates.length > 0) return this.fail(batch.id, duplicates);
-    plan.queued = valid.map((item) => ({
-      line: item.line,
-      customId: item.customId,
-      requestId: newId('batch_req_'),
-    }));
-    await this.records.savePlan(batch.id, plan);
-    const started = await this.records.transition(batch.id, ['validating'], (record) => {
-      record.status = 'in_progress';
-      record.in_progress_at = unixSeconds();
-      record.request_counts = { total: lines.length, completed: 0, failed: plan.invalid.length };
-    });
-    // Cancelled while validating: the flow still runs its finalizer so that every line gets its error line.
-    const children = started === null ? [] : valid;
-    await this.flows.add({
-      name: 'finalize',
-      queueName: BATCHES_QUEUE,
-      data: { tenant, batchId: batch.id, trace } satisfies BatchJobData,
-      opts: {
-        jobId: batchParentJobId(batch.id),
-        attempts: this.config.attempts,
-        backoff: { type: 'exponential', delay: this.config.retryBackoffMs },
-      },
-      children: children.map((item, index) => ({
-        name: 'chat',
-        queueName: REQUESTS_QUEUE,
-        data: {
-          tenant,
-          requestId: plan.queued[index].requestId,
-          request: item.request,
-          batch: { batchId: batch.id, customId: item.customId, line: item.line },
-          stream: false,
-          trace,
-        } satisfies RequestJobData,
-        opts: {
-          jobId: batchLineJobId(batch.id, item.line),
-          priority: BATCH_PRIORITY,
-          attempts: this.config.attempts,
-          backoff: { type: 'exponential', delay: this.config.retryBackoffMs },
-          // A failed line must not block the batch: its failure is recorded on the parent and the
-          // finalizer writes it to the error file.
-          ignoreDependencyOnFailure: true,
-          removeOnComplete: true,
-          removeOnFail: { age: 24 * 3600 },
-        },
-      })),
-    });
-    // When the window closes on a batch still running, the expiry job ends it (see expire()).
+    // The lines are checked by a job (BatchValidator), so that a coordinator crash mid-validation
+    // leaves a stalled job for the next coordinator rather than a batch stuck in `validating`.
     await this.batchesQueue.add(
-      'expire',
+      'validate',
       { tenant, batchId: batch.id, trace },
       {
-        jobId: batchExpiryJobId(batch.id),
-        delay: Math.max(0, ((batch.expires_at ?? 0) - unixSeconds()) * 1000),
+        jobId: batchValidationJobId(batch.id),
+        attempts: this.config.attempts,
+        backoff: { type: 'exponential', delay: this.config.retryBackoffMs },
         removeOnComplete: true,
-        removeOnFail: true,
+        removeOnFail: { age: 24 * 3600 },
       },
     );
-    this.logger.log(
-      `batch ${batch.id}: ${valid.length} requests queued, ${plan.invalid.length} invalid lines`,
-    );
+    return batch;
   }
 
   /** The batch with live request counts and token progress while it runs. */
