@@ -3,20 +3,29 @@
 //       training-split prompts and answers, one a line (newlines escaped), for the tokenizer;
 //       lengths approximate (4 characters a token) since the tokenizer does not exist yet
 //   node dist/tools/train/export_data.js train --tokenizer DIR --out DIR [--scale X] [--shard I/N]
-//       train.jsonl.gz (training split, the length plan below scaled by X) and validation.jsonl.gz,
-//       lengths measured in the tokenizer's tokens (BOS included)
+//       [--plan LEN:N,LEN:N...] [--tasks TASK,TASK...] [--name NAME]
+//       NAME.jsonl.gz (default train; training split, the length plan, default TRAIN_PLAN, scaled
+//       by X, cases cycling through the tasks, default all) and, from shard 0 of the default plan,
+//       validation.jsonl.gz; lengths measured in the tokenizer's tokens (BOS included)
+//   node dist/tools/train/export_data.js test --tokenizer DIR --out DIR [--suite NAME] [--limit N]
+//       test.jsonl.gz: the suite's test-split cases exactly as `headkv eval --suite NAME --limit N`
+//       builds them (first N per task and length), for train.py's greedy evaluation
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 
 import { Tokenizer } from '@headkv/engine';
 import {
+  buildSuite,
+  DEFAULT_SUITE,
   generateCase,
   pretokenCounter,
   SeededRandom,
   splitPatternOf,
   Split,
   SuiteCase,
+  suiteSpec,
+  TaskName,
   TASKS,
   TokenCounter,
 } from '@headkv/suite';
@@ -54,19 +63,26 @@ function record(c: SuiteCase): string {
     task: c.task,
     length: c.length,
     depth: c.depth,
+    metric: c.metric,
     prompt: c.prompt,
     answer: c.answer,
   });
 }
 
 // Case i of the plan: task and depth drawn from the case index, so any shard reproduces it.
-function* planned(split: Split, plan: ReadonlyArray<[number, number]>, shard: number, shards: number) {
+function* planned(
+  split: Split,
+  plan: ReadonlyArray<[number, number]>,
+  shard: number,
+  shards: number,
+  tasks: readonly TaskName[] = TASKS,
+) {
   for (const [length, count] of plan) {
     for (let i = 0; i < count; i++) {
       if (i % shards !== shard) continue;
       const random = new SeededRandom(length * 1_000_003 + i);
-      const task = TASKS[i % TASKS.length];
-      const index = Math.floor(i / TASKS.length);
+      const task = tasks[i % tasks.length];
+      const index = Math.floor(i / tasks.length);
       yield { task, split, index, length, depth: Math.round(random.next() * 1000) / 1000 };
     }
   }
@@ -98,29 +114,60 @@ function exportCorpus(args: string[]): void {
   process.stderr.write(`export_data: ${lines.length} corpus lines -> ${out}\n`);
 }
 
-function exportTrain(args: string[]): void {
-  const tokenizerDir = required(args, '--tokenizer');
-  const out = required(args, '--out');
-  const scale = Number(option(args, '--scale') ?? '1');
-  const [shard, shards] = (option(args, '--shard') ?? '0/1').split('/').map(Number);
+// The tokenizer's count of a text as the model sees it: the BOS the tokenizer adds included, so
+// that a case of length L encodes to at most L ids (what `headkv eval` counts too).
+function tokenCounterOf(tokenizerDir: string): TokenCounter {
   const tokenizer = Tokenizer.fromDir(tokenizerDir);
   const counter = pretokenCounter(
     (text) => tokenizer.encode(text, { addSpecialTokens: false }).length,
     splitPatternOf(path.join(tokenizerDir, 'tokenizer.json')),
   );
-  // +1: the BOS the tokenizer adds, so that a case of length L encodes to at most L ids.
-  const count: TokenCounter = (text) => counter(text) + 1;
+  const withBos = tokenizer.encode('', { addSpecialTokens: true }).length;
+  return (text) => counter(text) + withBos;
+}
+
+// "256:14000,512:12000" -> [[256, 14000], [512, 12000]].
+function parsePlan(text: string): Array<[number, number]> {
+  return text.split(',').map((item): [number, number] => {
+    const [length, count] = item.split(':').map(Number);
+    if (!(Number.isInteger(length) && length > 0 && Number.isInteger(count) && count > 0))
+      throw new Error(`--plan: '${item}' is not LENGTH:COUNT with positive integers`);
+    return [length, count];
+  });
+}
+
+function parseTasks(text: string): TaskName[] {
+  return text.split(',').map((name) => {
+    const task = TASKS.find((t) => t === name);
+    if (task === undefined) throw new Error(`--tasks: unknown task '${name}' (known: ${TASKS.join(', ')})`);
+    return task;
+  });
+}
+
+function exportTrain(args: string[]): void {
+  const tokenizerDir = required(args, '--tokenizer');
+  const out = required(args, '--out');
+  const scale = Number(option(args, '--scale') ?? '1');
+  const [shard, shards] = (option(args, '--shard') ?? '0/1').split('/').map(Number);
+  const planText = option(args, '--plan');
+  const tasksText = option(args, '--tasks');
+  const name = option(args, '--name') ?? 'train';
+  const count = tokenCounterOf(tokenizerDir);
   fs.mkdirSync(out, { recursive: true });
-  const plan = TRAIN_PLAN.map(([length, n]): [number, number] => [length, Math.round(n * scale)]);
+  const plan = (planText === undefined ? TRAIN_PLAN : parsePlan(planText)).map(
+    ([length, n]): [number, number] => [length, Math.round(n * scale)],
+  );
+  const tasks = tasksText === undefined ? TASKS : parseTasks(tasksText);
   const suffix = shards > 1 ? `.${shard}` : '';
   const trainCount = writeGzipLines(
-    path.join(out, `train${suffix}.jsonl.gz`),
+    path.join(out, `${name}${suffix}.jsonl.gz`),
     (function* () {
-      for (const request of planned('train', plan, shard, shards)) yield record(generateCase(request, count));
+      for (const request of planned('train', plan, shard, shards, tasks))
+        yield record(generateCase(request, count));
     })(),
   );
   process.stderr.write(`export_data: ${trainCount} training cases -> ${out}\n`);
-  if (shard === 0) {
+  if (shard === 0 && planText === undefined && tasksText === undefined) {
     const validation = VALIDATION_LENGTHS.map((length): [number, number] => [
       length,
       VALIDATION_PER_TASK * TASKS.length,
@@ -136,11 +183,29 @@ function exportTrain(args: string[]): void {
   }
 }
 
+function exportTest(args: string[]): void {
+  const tokenizerDir = required(args, '--tokenizer');
+  const out = required(args, '--out');
+  const spec = suiteSpec(option(args, '--suite') ?? DEFAULT_SUITE);
+  const limitText = option(args, '--limit');
+  const limit = limitText === undefined ? undefined : Number(limitText);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
+    throw new Error(`--limit: '${limitText}' is not a positive integer`);
+  const cases = buildSuite(spec, { split: 'test', limit }, tokenCounterOf(tokenizerDir));
+  fs.mkdirSync(out, { recursive: true });
+  const n = writeGzipLines(path.join(out, 'test.jsonl.gz'), cases.map(record));
+  process.stderr.write(`export_data: ${n} test cases of ${spec.name} -> ${out}\n`);
+}
+
 function main(): void {
   const [mode, ...args] = process.argv.slice(2);
   if (mode === 'corpus') exportCorpus(args);
   else if (mode === 'train') exportTrain(args);
-  else throw new Error('usage: export_data.js corpus --out FILE | train --tokenizer DIR --out DIR');
+  else if (mode === 'test') exportTest(args);
+  else
+    throw new Error(
+      'usage: export_data.js corpus --out FILE | train --tokenizer DIR --out DIR | test --tokenizer DIR --out DIR',
+    );
 }
 
 try {

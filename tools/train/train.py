@@ -6,12 +6,18 @@ the suite's long-context tasks (tools/train/README.md has the exact command and 
         --time-budget 390
 
 Loss on answer tokens only; bf16 autocast; SDPA attention (FlashAttention kernels on the GPU);
-a length curriculum from 256 to 8192 tokens driven by the share of the budget (tokens or
-seconds, whichever is nearer its end) consumed; seeded. The time budget stops training early (saving first); a checkpoint is also written every
---save-every seconds, so an interrupted run leaves a usable model. The log is JSON lines.
+a length curriculum from the shortest prompts to 8192 tokens driven by the share of the budget
+(tokens or seconds, whichever is nearer its end) consumed, with a share of every later step kept on
+the short, reasoning-heavy buckets; seeded. The time budget stops training early (saving first); a
+checkpoint is also written every --save-every seconds, so an interrupted run leaves a usable model.
+At the end: teacher-forced validation, then greedy decoding of test-split cases (test.jsonl.gz,
+exported by export_data.ts) scored like `headkv eval`, written to OUT/eval.json. The log is JSON
+lines.
 """
 import argparse
 import gzip
+import re
+import shutil
 import json
 import math
 import os
@@ -28,8 +34,12 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 BOS = "<|begin_of_text|>"
 EOS = "<|end_of_text|>"
-# (share of the budget, longest prompt length allowed from then on)
-CURRICULUM = [(0.0, 512), (0.12, 1024), (0.25, 2048), (0.42, 4096), (0.6, 8192)]
+# (share of the budget, longest prompt length allowed from then on). The first phase learns the
+# reasoning tasks (two_hop, variable_tracking) on short prompts, where a step holds hundreds of
+# cases; long prompts come once the skills exist.
+CURRICULUM = [(0.0, 384), (0.15, 1024), (0.28, 2048), (0.42, 4096), (0.58, 8192)]
+# Prompts up to this length count as short for --short-share.
+SHORT_LENGTH = 512
 
 
 def parse_args():
@@ -38,7 +48,7 @@ def parse_args():
     p.add_argument("--tokenizer", required=True, help="folder with tokenizer.json and tokenizer_config.json")
     p.add_argument("--out", required=True, help="folder for the Hugging Face model and the log")
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--layers", type=int, default=6)
+    p.add_argument("--layers", type=int, default=8)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--heads", type=int, default=8)
     p.add_argument("--kv-heads", type=int, default=2)
@@ -58,6 +68,16 @@ def parse_args():
     p.add_argument("--start-share", type=float, default=0.0, help="begin the schedule here (0.6: all lengths, mid learning rate)")
     p.add_argument("--task-weight", action="append", default=[], metavar="TASK=N",
                    help="repeat this task's training cases N times (oversampling), e.g. two_hop=3")
+    p.add_argument("--short-share", type=float, default=0.25,
+                   help="after the first curriculum phase, this share of the steps draws a short (<= 512) bucket")
+    p.add_argument("--max-length", type=int, default=0, help="train only on prompts up to this length (0: all)")
+    p.add_argument("--tasks", default="", help="train only on these tasks, comma-separated (default: all)")
+    p.add_argument("--eval-per-cell", type=int, default=8,
+                   help="greedy test cases per task and length (test.jsonl.gz; 0: skip)")
+    p.add_argument("--eval-budget", type=float, default=100.0, help="seconds the greedy evaluation may take at most")
+    p.add_argument("--validate-every", type=float, default=60.0,
+                   help="seconds between quick teacher-forced validations on the 1K cases (0: never)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     return p.parse_args()
 
@@ -83,7 +103,8 @@ def encode_cases(tok, cases, eos_id):
     prompts = tok.encode_batch([c["prompt"] for c in cases], add_special_tokens=True)
     answers = tok.encode_batch([" " + c["answer"] for c in cases], add_special_tokens=False)
     return [
-        {"length": c["length"], "task": c["task"], "prompt": np.array(p.ids, dtype=np.int32), "answer": np.array(a.ids + [eos_id], dtype=np.int32)}
+        {"length": c["length"], "task": c["task"], "prompt": np.array(p.ids, dtype=np.int32), "answer": np.array(a.ids + [eos_id], dtype=np.int32),
+         "text": c["answer"], "metric": c.get("metric", "exact"), "id": c["id"]}
         for c, p, a in zip(cases, prompts, answers)
     ]
 
@@ -126,7 +147,7 @@ def learning_rate(args, step, share):
     return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, share))))
 
 
-def save(model, out, log, reason, step):
+def save(model, out, log, reason, step, tokenizer_dir):
     """The weights in bfloat16 (the fp32 master copy keeps training), as a Hugging Face folder."""
     model_dir = os.path.join(out, "model")
     os.makedirs(model_dir, exist_ok=True)
@@ -139,11 +160,14 @@ def save(model, out, log, reason, step):
     with open(config_path, "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
+    # A complete Hugging Face folder: the tokenizer travels with the weights.
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copyfile(os.path.join(tokenizer_dir, name), os.path.join(model_dir, name))
     log(event="save", reason=reason, step=step, dir=model_dir)
 
 
 @torch.no_grad()
-def validate(model, examples, device, log, step):
+def validate(model, examples, device, log, step, event="validation"):
     """Teacher-forced argmax over the answer tokens: all right = greedy decoding reproduces the answer."""
     model.eval()
     results = {}
@@ -157,8 +181,134 @@ def validate(model, examples, device, log, step):
         results[key] = (hit + ok, n + 1)
     model.train()
     overall = sum(h for h, _ in results.values()) / max(1, sum(n for _, n in results.values()))
-    log(event="validation", step=step, accuracy=round(overall, 4), cells={k: f"{h}/{n}" for k, (h, n) in sorted(results.items())})
+    log(event=event, step=step, accuracy=round(overall, 4), cells={k: f"{h}/{n}" for k, (h, n) in sorted(results.items())})
     return overall
+
+
+# Scoring as libs/suite/src/scoring.ts does it (LongBench normalization; ROUGE-L F1 for summary).
+ASCII_PUNCTUATION = re.compile(r"""[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]""")
+
+
+def normalize_answer(text):
+    text = ASCII_PUNCTUATION.sub("", text.lower())
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def rouge_l(prediction, answer):
+    p, a = prediction.lower().split(), answer.lower().split()
+    if not p or not a:
+        return 0.0
+    previous = [0] * (len(a) + 1)
+    for i in range(1, len(p) + 1):
+        current = [0] * (len(a) + 1)
+        for j in range(1, len(a) + 1):
+            current[j] = previous[j - 1] + 1 if p[i - 1] == a[j - 1] else max(previous[j], current[j - 1])
+        previous = current
+    lcs = previous[len(a)]
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(p), lcs / len(a)
+    return 2 * precision * recall / (precision + recall)
+
+
+def score_case(metric, prediction, answer):
+    if metric == "exact":
+        return 1.0 if normalize_answer(prediction) == normalize_answer(answer) else 0.0
+    return rouge_l(prediction, answer)
+
+
+def answer_line(generated):
+    """The generated text up to its first line break (answers are one line), as scoring.ts reads it."""
+    return generated.lstrip().split("\n")[0].strip()
+
+
+@torch.no_grad()
+def greedy_answers(model, tok, examples, device, eos_id):
+    """Greedy decoding of one batch of prompts (left-padded, positions counted from each prompt's
+    first real token, so padding changes nothing): the decoded answer line of each."""
+    width = max(len(e["prompt"]) for e in examples)
+    ids = torch.zeros((len(examples), width), dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for i, e in enumerate(examples):
+        ids[i, width - len(e["prompt"]):] = torch.from_numpy(e["prompt"].astype(np.int64))
+        mask[i, width - len(e["prompt"]):] = 1
+    ids, mask = ids.to(device), mask.to(device)
+    limit = max(len(e["answer"]) for e in examples) + 8
+    newline = {i for i in range(tok.get_vocab_size(with_added_tokens=True)) if "\n" in tok.decode([i])}
+    device_type = device.split(":")[0]
+    out = [[] for _ in examples]
+    done = [False] * len(examples)
+    past = None
+    position = (mask.cumsum(-1) - 1).clamp(min=0)
+    step_ids = ids
+    for _ in range(limit):
+        with torch.autocast(device_type=device_type, dtype=torch.bfloat16):
+            result = model(input_ids=step_ids, attention_mask=mask, position_ids=position, past_key_values=past, use_cache=True)
+        past = result.past_key_values
+        next_ids = result.logits[:, -1].float().argmax(-1)
+        for i, t in enumerate(next_ids.tolist()):
+            if done[i]:
+                continue
+            if t == eos_id or t in newline:
+                done[i] = True
+            else:
+                out[i].append(t)
+        if all(done):
+            break
+        step_ids = next_ids[:, None]
+        position = position[:, -1:] + 1
+        mask = torch.cat([mask, torch.ones((len(examples), 1), dtype=mask.dtype, device=device)], dim=1)
+    return [answer_line(tok.decode(o)) for o in out]
+
+
+def greedy_eval(model, tok, examples, args, eos_id, log, step):
+    """Full-cache accuracy by greedy decoding per task and length (exact match; ROUGE-L F1 for the
+    summary), the numbers `headkv eval --methods full` reports; stops early at --eval-budget."""
+    model.eval()
+    started = time.time()
+    cells = {}
+    for e in examples:
+        cells.setdefault((e["task"], e["length"]), []).append(e)
+    scores, failures, partial = {}, [], False
+    for (task, length), cell in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        if time.time() - started > args.eval_budget:
+            partial = True
+            break
+        cell = cell[: args.eval_per_cell]
+        batch = max(1, 16384 // length)
+        values = []
+        for at in range(0, len(cell), batch):
+            chunk = cell[at: at + batch]
+            for e, prediction in zip(chunk, greedy_answers(model, tok, chunk, args.device, eos_id)):
+                value = score_case(e["metric"], prediction, e["text"])
+                values.append(value)
+                if value < 1.0 and len(failures) < 40:
+                    failures.append({"id": e["id"], "answer": e["text"], "prediction": prediction, "score": round(value, 3)})
+        scores[f"{task}@{length}"] = {"mean": round(sum(values) / len(values), 4), "n": len(values)}
+    by_length = {}
+    for key, cell in scores.items():
+        length = int(key.split("@")[1])
+        total, n = by_length.get(length, (0.0, 0))
+        by_length[length] = (total + cell["mean"] * cell["n"], n + cell["n"])
+    summary = {
+        "step": step,
+        "split": "test",
+        "per_cell": args.eval_per_cell,
+        "partial": partial,
+        "seconds": round(time.time() - started, 1),
+        "overall": round(sum(c["mean"] * c["n"] for c in scores.values()) / max(1, sum(c["n"] for c in scores.values())), 4),
+        "by_length": {str(k): round(t / n, 4) for k, (t, n) in sorted(by_length.items())},
+        "min_cell": min(scores.items(), key=lambda kv: kv[1]["mean"])[0] if scores else None,
+        "cells": scores,
+        "failures": failures,
+    }
+    with open(os.path.join(args.out, "eval.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+        f.write("\n")
+    log(event="greedy_eval", **{k: v for k, v in summary.items() if k != "failures"})
+    model.train()
+    return summary
 
 
 def main():
@@ -171,6 +321,8 @@ def main():
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     tok = Tokenizer.from_file(os.path.join(args.tokenizer, "tokenizer.json"))
     bos_id, eos_id = tok.token_to_id(BOS), tok.token_to_id(EOS)
@@ -178,6 +330,11 @@ def main():
     cases = [c for f in files for c in read_cases(os.path.join(args.data, f))]
     cases.sort(key=lambda c: c["id"])
     random.Random(args.seed).shuffle(cases)
+    if args.max_length:
+        cases = [c for c in cases if c["length"] <= args.max_length]
+    if args.tasks:
+        chosen = set(args.tasks.split(","))
+        cases = [c for c in cases if c["task"] in chosen]
     if args.max_cases:
         cases = cases[: args.max_cases]
     weights = {}
@@ -187,12 +344,23 @@ def main():
     cases = [c for c in cases for _ in range(weights.get(c["task"], 1))]
     train = encode_cases(tok, cases, eos_id)
     valid_cases = read_cases(os.path.join(args.data, "validation.jsonl.gz"))
+    if args.tasks:
+        valid_cases = [c for c in valid_cases if c["task"] in chosen]
     valid = encode_cases(tok, valid_cases[: args.validation_cases or len(valid_cases)], eos_id)
+    # The quick check during training: the shortest validation length only.
+    quick = [e for e in valid if e["length"] == min(e["length"] for e in valid)] if valid else []
+    test_path = os.path.join(args.data, "test.jsonl.gz")
+    test_cases = read_cases(test_path) if args.eval_per_cell and os.path.exists(test_path) else []
+    if args.tasks:
+        test_cases = [c for c in test_cases if c["task"] in chosen]
+    test = encode_cases(tok, test_cases, eos_id)
     buckets = {}
     for e in train:
         buckets.setdefault(e["length"], []).append(e)
     log(event="data", cases=len(train), buckets={k: len(v) for k, v in sorted(buckets.items())},
-        prompt_tokens=int(sum(len(e["prompt"]) for e in train)), validation=len(valid), seconds=round(time.time() - started, 1))
+        tasks={t: sum(1 for e in train if e["task"] == t) for t in sorted({e["task"] for e in train})},
+        prompt_tokens=int(sum(len(e["prompt"]) for e in train)), validation=len(valid), test=len(test),
+        seconds=round(time.time() - started, 1))
 
     config = LlamaConfig(
         vocab_size=tok.get_vocab_size(with_added_tokens=True), hidden_size=args.hidden, intermediate_size=args.intermediate,
@@ -217,7 +385,7 @@ def main():
     cursor = {k: 0 for k in buckets}
     order = {k: np.random.permutation(len(v)) for k, v in buckets.items()}
     rng = np.random.default_rng(args.seed)
-    step, seen_tokens, last_save = 0, 0.0, time.time()
+    step, seen_tokens, last_save, last_check = 0, 0.0, time.time(), time.time()
     train_started = time.time()
     device_type = args.device.split(":")[0]
     while True:
@@ -227,9 +395,17 @@ def main():
         if share >= 1.0:
             break
         limit = allowed_length(share)
-        lengths = [k for k in buckets if k <= limit]
-        # Half the steps on the longest allowed length, the rest spread over the shorter ones.
-        length = max(lengths) if rng.random() < 0.5 or len(lengths) == 1 else int(rng.choice([k for k in lengths if k != max(lengths)]))
+        lengths = sorted(k for k in buckets if k <= limit) or [min(buckets)]
+        short = [k for k in lengths if k <= SHORT_LENGTH]
+        if limit > CURRICULUM[0][1] and short and rng.random() < args.short_share:
+            # Keeps the reasoning skills learned on short prompts in training (the short buckets
+            # hold most two_hop and variable_tracking cases).
+            length = int(rng.choice(short))
+        elif rng.random() < 0.5 or len(lengths) == 1:
+            # Half the remaining steps on the longest allowed length, the rest over the shorter ones.
+            length = max(lengths)
+        else:
+            length = int(rng.choice(lengths[:-1]))
         per_batch = max(1, args.batch_tokens // length)
         examples = []
         for _ in range(per_batch):
@@ -252,15 +428,27 @@ def main():
         seen_tokens += float(ids.numel())
         step += 1
         if step % 25 == 0:
-            accuracy = (logits.argmax(-1) == targets).float().mean()
+            correct = (logits.argmax(-1) == targets).cpu().numpy()
+            # Per task: the share of this batch's cases whose every answer token is right.
+            tasks, at = {}, 0
+            for e in examples:
+                hit, n = tasks.get(e["task"], (0, 0))
+                tasks[e["task"]] = (hit + int(correct[at: at + len(e["answer"])].all()), n + 1)
+                at += len(e["answer"])
             log(event="step", step=step, length=length, batch=len(examples), loss=round(loss.item(), 4),
-                token_accuracy=round(accuracy.item(), 4), grad_norm=round(float(grad_norm), 3), lr=round(lr, 6),
-                share=round(share, 4), elapsed=round(time.time() - train_started, 1))
+                token_accuracy=round(float(correct.mean()), 4), case_accuracy={t: round(h / n, 3) for t, (h, n) in sorted(tasks.items())},
+                grad_norm=round(float(grad_norm), 3), lr=round(lr, 6), share=round(share, 4), elapsed=round(time.time() - train_started, 1))
+        if args.validate_every and quick and time.time() - last_check >= args.validate_every:
+            validate(model, quick, args.device, log, step, event="quick_validation")
+            last_check = time.time()
         if time.time() - last_save >= args.save_every:
-            save(model, args.out, log, "periodic", step)
+            save(model, args.out, log, "periodic", step, args.tokenizer)
             last_save = time.time()
-    save(model, args.out, log, "final", step)
+    save(model, args.out, log, "final", step, args.tokenizer)
+    log(event="trained", steps=step, tokens=int(seen_tokens), seconds=round(time.time() - train_started, 1))
     validate(model, valid, args.device, log, step)
+    if test:
+        greedy_eval(model, tok, test, args, eos_id, log, step)
     log(event="end", steps=step, tokens=int(seen_tokens), seconds=round(time.time() - started, 1))
 
 
