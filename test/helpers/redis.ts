@@ -128,3 +128,78 @@ export async function startRedis(): Promise<RedisServer> {
 export function freshQueueName(prefix = 'test'): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
+
+/** A redis-server this helper owns, with AOF persistence, that a test can kill and start again. */
+export interface RestartableRedisServer {
+  url: string;
+  port: number;
+  /** The data folder (appendonly files); kept across restarts, removed by stop(). */
+  dir: string;
+  /** SIGKILL, as a crash: only what the AOF holds survives. */
+  kill(): Promise<void>;
+  /** Starts redis-server again on the same port and folder; resolves when it answers PING. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A redis-server with `appendonly yes` and the given `appendfsync` policy, on a free port in a
+ * temporary folder. Never REDIS_URL: the test must own the process to kill and restart it.
+ */
+export async function startRestartableRedis(
+  appendfsync: 'always' | 'everysec' = 'always',
+): Promise<RestartableRedisServer> {
+  const binary = findOnPath('redis-server');
+  if (!binary) throw new Error('redis-server not found: apt-get install redis-server');
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'headkv-redis-aof-'));
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    appendfsync,
+    '--dir',
+    dir,
+  ];
+  let child: ChildProcess | null = null;
+  let output = '';
+  const start = async () => {
+    output = '';
+    const started = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    started.stdout?.on('data', (data) => (output = (output + data.toString()).slice(-4000)));
+    started.stderr?.on('data', (data) => (output = (output + data.toString()).slice(-4000)));
+    child = started;
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline && started.exitCode === null) {
+      if (await ping(port)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const tail = output.trim().split('\n').slice(-3).join(' | ');
+    throw new Error(`redis-server on port ${port} (AOF in ${dir}) did not start: ${tail || 'no output'}`);
+  };
+  const halt = async (signal: NodeJS.Signals) => {
+    const running = child;
+    child = null;
+    if (running === null) return;
+    if (running.exitCode === null && running.signalCode === null) running.kill(signal);
+    await exited(running);
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    kill: () => halt('SIGKILL'),
+    restart: start,
+    async stop() {
+      await halt('SIGTERM');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
