@@ -3,7 +3,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { redisOptionsFromUrl } from '@headkv/queue';
+import { checkRedisConnection, redisOptionsFromUrl } from '@headkv/queue';
 import { storageFromEnv, type FileStorage } from '@headkv/storage';
 import { ApiKeyRegistry } from './auth/api-key-registry';
 import type { CoordinatorConfig } from './config/coordinator-config';
@@ -22,6 +22,8 @@ export async function startCoordinator(
     shutdownHooks?: boolean;
   } = {},
 ): Promise<NestExpressApplication> {
+  // Wrong credentials, ACL permissions or TLS settings stop the start here, with a clear message.
+  await checkRedisConnection(config.redisUrl, config.queuePrefix);
   const storage = options.storage ?? storageFromEnv();
   const app = await NestFactory.create<NestExpressApplication>(CoordinatorModule.forRoot(config, storage), {
     bodyParser: false,
@@ -33,16 +35,9 @@ export async function startCoordinator(
   app.use(jsonBody(config.maxBodyBytes));
   app.use(httpTracing);
   app.useGlobalFilters(new ApiErrorFilter());
-  const redis = redisOptionsFromUrl(config.redisUrl);
   app.connectMicroservice<MicroserviceOptions>({
     transport: Transport.REDIS,
-    options: {
-      host: redis.host,
-      port: redis.port,
-      db: redis.db,
-      username: redis.username,
-      password: redis.password,
-    },
+    options: redisOptionsFromUrl(config.redisUrl),
   });
   if (options.shutdownHooks !== false) app.enableShutdownHooks();
   await app.startAllMicroservices();

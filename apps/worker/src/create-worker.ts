@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { checkRedisConnection } from '@headkv/queue';
 import type { WorkerConfig } from './config/worker-config';
 import { WorkerModule } from './worker.module';
 
@@ -12,6 +13,8 @@ export async function startWorker(
   config: WorkerConfig,
   options: { logger?: LoggerService | false } = {},
 ): Promise<INestApplicationContext> {
+  // Wrong credentials, ACL permissions or TLS settings stop the start here, with a clear message.
+  await checkRedisConnection(config.redisUrl, config.queuePrefix);
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
     logger: options.logger,
     // Report start-up failures (no model, no addon) to the caller instead of exiting the process.

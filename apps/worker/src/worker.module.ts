@@ -11,7 +11,6 @@ import { ProfileResolver } from './profiles/profile-resolver.service';
 @Module({})
 export class WorkerModule {
   static forRoot(config: WorkerConfig): DynamicModule {
-    const redis = redisOptionsFromUrl(config.redisUrl);
     return {
       module: WorkerModule,
       imports: [
@@ -19,13 +18,7 @@ export class WorkerModule {
           {
             name: FLEET_CLIENT,
             transport: Transport.REDIS,
-            options: {
-              host: redis.host,
-              port: redis.port,
-              db: redis.db,
-              username: redis.username,
-              password: redis.password,
-            },
+            options: redisOptionsFromUrl(config.redisUrl),
           },
         ]),
       ],
