@@ -29,13 +29,15 @@ function bundledModelDir(): string {
 
 // Uses the Redis at REDIS_URL when it answers; starts redis-server for a local address that does not.
 async function ensureRedis(redisUrl: string): Promise<LocalRedisServer | null> {
-  const { redisOptionsFromUrl } = await import('@headkv/queue');
+  const { redactRedisUrl, redisOptionsFromUrl } = await import('@headkv/queue');
   const { redisAnswers, startLocalRedisServer } =
     await import('../../../coordinator/src/embedded/local-redis-server');
   const { host, port } = redisOptionsFromUrl(redisUrl);
   if (await redisAnswers(host, port)) return null;
   if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
-    throw new CliError(`no Redis answers at ${redisUrl}; start it or unset REDIS_URL to run a local one`);
+    throw new CliError(
+      `no Redis answers at ${redactRedisUrl(redisUrl)}; start it or unset REDIS_URL to run a local one`,
+    );
   }
   return startLocalRedisServer(port);
 }
@@ -43,6 +45,7 @@ async function ensureRedis(redisUrl: string): Promise<LocalRedisServer | null> {
 async function serve(options: ServeOptions): Promise<void> {
   // Loaded here, not at the top: every other headkv command starts without NestJS and the engine.
   const { coordinatorConfigFromEnv } = await import('../../../coordinator/src/config/coordinator-config');
+  const { redactRedisUrl } = await import('@headkv/queue');
   const { startCoordinator } = await import('../../../coordinator/src/create-coordinator');
   const { workerConfigFromEnv } = await import('../../../worker/src/config/worker-config');
   const { startWorker } = await import('../../../worker/src/create-worker');
@@ -63,7 +66,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const logger = new JsonLogger('serve');
   if (redis !== null)
     logger.log(
-      `started redis-server on port ${redis.port} (no Redis answered at ${coordinatorConfig.redisUrl})`,
+      `started redis-server on port ${redis.port} (no Redis answered at ${redactRedisUrl(coordinatorConfig.redisUrl)})`,
       'serve',
     );
   const parts: { worker?: INestApplicationContext; coordinator?: { close(): Promise<void> } } = {};
