@@ -37,7 +37,7 @@ EOS = "<|end_of_text|>"
 # (share of the budget, longest prompt length allowed from then on). The first phase learns the
 # reasoning tasks (two_hop, variable_tracking) on short prompts, where a step holds hundreds of
 # cases; long prompts come once the skills exist.
-CURRICULUM = [(0.0, 384), (0.15, 1024), (0.28, 2048), (0.42, 4096), (0.58, 8192)]
+CURRICULUM = [(0.0, 384), (0.2, 1024), (0.3, 2048), (0.42, 4096), (0.58, 8192)]
 # Prompts up to this length count as short for --short-share.
 SHORT_LENGTH = 512
 
@@ -68,7 +68,7 @@ def parse_args():
     p.add_argument("--start-share", type=float, default=0.0, help="begin the schedule here (0.6: all lengths, mid learning rate)")
     p.add_argument("--task-weight", action="append", default=[], metavar="TASK=N",
                    help="repeat this task's training cases N times (oversampling), e.g. two_hop=3")
-    p.add_argument("--short-share", type=float, default=0.25,
+    p.add_argument("--short-share", type=float, default=0.3,
                    help="after the first curriculum phase, this share of the steps draws a short (<= 512) bucket")
     p.add_argument("--max-length", type=int, default=0, help="train only on prompts up to this length (0: all)")
     p.add_argument("--tasks", default="", help="train only on these tasks, comma-separated (default: all)")
