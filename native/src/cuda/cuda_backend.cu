@@ -42,11 +42,10 @@ CudaBackend::CudaBackend(const Config &cfg, const DeviceWeights &weights, int de
   check(cudaSetDevice(device_), "cudaSetDevice");
   check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
   try {
-    check(cublasCreate(&cublas_), "cublasCreate");
-    check(cublasSetStream(cublas_, stream_), "cublasSetStream");
+    blas_ = std::make_unique<Blas>(stream_);
     pages_.grow((size_t)n_pages * page_bytes(cfg, page_tokens), "the KV page pool");
   } catch (...) {
-    if (cublas_) cublasDestroy(cublas_);
+    blas_.reset();
     cudaStreamDestroy(stream_);
     throw;
   }
@@ -54,31 +53,23 @@ CudaBackend::CudaBackend(const Config &cfg, const DeviceWeights &weights, int de
 
 CudaBackend::~CudaBackend() {
   cudaSetDevice(device_);
-  cublasDestroy(cublas_);
+  blas_.reset();
   cudaStreamDestroy(stream_);
-}
-
-void CudaBackend::gemm(const bf16 *x, const bf16 *w, void *out, bool out_fp32, float beta, int m, int n, int k) {
-  // Row-major out[m][n] = x[m][k] w[n][k]^T is column-major out^T[n][m] = w^T x^T.
-  const float alpha = 1.0f;
-  check(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &alpha, w, CUDA_R_16BF, k, x, CUDA_R_16BF, k, &beta, out,
-                     out_fp32 ? CUDA_R_32F : CUDA_R_16BF, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-        "cublasGemmEx");
 }
 
 void CudaBackend::attention_input(const DeviceLayer &lw, const float *x, int m) {
   const Config &c = cfg_;
   rmsnorm(act_.xn.as<bf16>(), x, lw.attn_norm, m, c.hidden, c.rms_eps, stream_);
-  gemm(act_.xn.as<bf16>(), lw.wqkv, act_.qkv.as<bf16>(), false, 0.f, m, c.q_dim() + 2 * c.kv_dim(), c.hidden);
+  blas_->gemm_bf16(act_.xn.as<bf16>(), lw.wqkv, act_.qkv.as<bf16>(), false, 0.f, m, c.q_dim() + 2 * c.kv_dim(), c.hidden);
 }
 
 void CudaBackend::attention_output_and_mlp(const DeviceLayer &lw, float *x, int m) {
   const Config &c = cfg_;
-  gemm(act_.att.as<bf16>(), lw.wo, x, true, 1.f, m, c.hidden, c.q_dim());  // x += o_proj(att)
+  blas_->gemm_bf16(act_.att.as<bf16>(), lw.wo, x, true, 1.f, m, c.hidden, c.q_dim());  // x += o_proj(att)
   rmsnorm(act_.xn.as<bf16>(), x, lw.ffn_norm, m, c.hidden, c.rms_eps, stream_);
-  gemm(act_.xn.as<bf16>(), lw.wgu, act_.gu.as<bf16>(), false, 0.f, m, 2 * c.intermediate, c.hidden);
+  blas_->gemm_bf16(act_.xn.as<bf16>(), lw.wgu, act_.gu.as<bf16>(), false, 0.f, m, 2 * c.intermediate, c.hidden);
   silu_mul(act_.mid.as<bf16>(), act_.gu.as<bf16>(), m, c.intermediate, stream_);
-  gemm(act_.mid.as<bf16>(), lw.wdown, x, true, 1.f, m, c.hidden, c.intermediate);  // x += down(...)
+  blas_->gemm_bf16(act_.mid.as<bf16>(), lw.wdown, x, true, 1.f, m, c.hidden, c.intermediate);  // x += down(...)
 }
 
 void CudaBackend::prefill(Sequence &seq, PagePool &pages, hkv_progress_fn progress, void *user) {
@@ -122,7 +113,7 @@ void CudaBackend::prefill(Sequence &seq, PagePool &pages, hkv_progress_fn progre
 
   logits_.grow(sizeof(float) * c.vocab, "logits");
   rmsnorm(act_.xn.as<bf16>(), x + (int64_t)(n - 1) * c.hidden, w_.final_norm, 1, c.hidden, c.rms_eps, stream_);
-  gemm(act_.xn.as<bf16>(), w_.lm_head, logits_.as<float>(), true, 0.f, 1, c.vocab, c.hidden);
+  blas_->gemm_bf16(act_.xn.as<bf16>(), w_.lm_head, logits_.as<float>(), true, 0.f, 1, c.vocab, c.hidden);
   seq.logits.resize(c.vocab);
   check(cudaMemcpyAsync(seq.logits.data(), logits_.as<float>(), sizeof(float) * c.vocab, cudaMemcpyDeviceToHost, stream_),
         "logits copy");
@@ -266,7 +257,7 @@ void CudaBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages, 
     attention_output_and_mlp(lw, x, B);
   }
   rmsnorm(act_.xn.as<bf16>(), x, w_.final_norm, B, c.hidden, c.rms_eps, stream_);
-  gemm(act_.xn.as<bf16>(), w_.lm_head, logits_.as<float>(), true, 0.f, B, c.vocab, c.hidden);
+  blas_->gemm_bf16(act_.xn.as<bf16>(), w_.lm_head, logits_.as<float>(), true, 0.f, B, c.vocab, c.hidden);
   logits.resize((size_t)B * c.vocab);
   check(cudaMemcpyAsync(logits.data(), logits_.as<float>(), sizeof(float) * logits.size(), cudaMemcpyDeviceToHost, stream_),
         "logits copy");

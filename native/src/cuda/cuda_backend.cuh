@@ -5,12 +5,13 @@
 // context samples.
 #pragma once
 
-#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <memory>
 #include <vector>
 
 #include "backend.h"
+#include "cuda/blas.cuh"
 #include "cuda/compress.cuh"
 #include "cuda/device_buffer.cuh"
 #include "cuda/device_weights.cuh"
@@ -37,8 +38,6 @@ class CudaBackend final : public Backend {
     DeviceBuffer xn, qkv, q, att, gu, mid;
     void grow(const Config &c, int m);
   };
-  // out[m][n] (bf16, or fp32 accumulated onto with beta = 1) = x[m][k] . w[n][k]^T
-  void gemm(const __nv_bfloat16 *x, const __nv_bfloat16 *w, void *out, bool out_fp32, float beta, int m, int n, int k);
   // The attention-free parts of a layer around `attend`, for m rows of the residual x.
   void attention_input(const DeviceLayer &lw, const float *x, int m);
   void attention_output_and_mlp(const DeviceLayer &lw, float *x, int m);
@@ -52,7 +51,7 @@ class CudaBackend final : public Backend {
   int page_tokens_;
   int prefill_chunk_;
   cudaStream_t stream_ = nullptr;
-  cublasHandle_t cublas_ = nullptr;
+  std::unique_ptr<Blas> blas_;  // bound to stream_
   DeviceBuffer pages_;     // [n_pages][2][page_tokens][head_dim] bf16
   DeviceBuffer residual_;  // [tokens][hidden] fp32
   DeviceBuffer keys_, values_;  // [tokens][kv_dim] bf16: the layer's full K/V (prefill), the batch's (decode)

@@ -1,8 +1,7 @@
-// cuda_check.cuh: CUDA and cuBLAS failures become hkv::Error (never abort), with the call's
-// own error string; running out of device memory is HKV_ERR_OUT_OF_MEMORY.
+// cuda_check.cuh: CUDA failures become hkv::Error (never abort), with the call's own error
+// string; running out of device memory is HKV_ERR_OUT_OF_MEMORY (cuBLAS's: cuda/blas.cu).
 #pragma once
 
-#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <string>
@@ -19,12 +18,6 @@ namespace hkv::cuda {
 
 inline void check(cudaError_t err, const char *what) {
   if (err != cudaSuccess) throw_cuda(err, what);
-}
-
-inline void check(cublasStatus_t st, const char *what) {
-  if (st == CUBLAS_STATUS_SUCCESS) return;
-  const hkv_status status = st == CUBLAS_STATUS_ALLOC_FAILED ? HKV_ERR_OUT_OF_MEMORY : HKV_ERR_INTERNAL;
-  throw Error(status, std::string("cuBLAS: ") + what + ": " + cublasGetStatusString(st));
 }
 
 // After a kernel launch: reports a bad launch configuration at once.

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cuda/attention.cuh"
+#include "cuda/blas.cuh"
 #include "cuda/cuda_backend.cuh"
 #include "cuda/cuda_check.cuh"
 #include "cuda/device_weights.cuh"
@@ -32,6 +33,7 @@ class CudaRuntime final : public Runtime {
                                            std::to_string(prop.major) + "." + std::to_string(prop.minor) +
                                            "; bf16 tensor cores need 8.0 or newer");
     name_ = prop.name;
+    cuda::require_cublas();  // before the weights go up: a missing cuBLAS fails the load at once
     cuda::upload_weights(model, weights_);
   }
 

@@ -1,8 +1,7 @@
 #include "cuda/op_harness.h"
 
-#include <cublas_v2.h>
-
 #include "cuda/attention.cuh"
+#include "cuda/blas.cuh"
 #include "cuda/compress.cuh"
 #include "cuda/cuda_check.cuh"
 #include "cuda/device_buffer.cuh"
@@ -63,14 +62,7 @@ std::vector<float> rmsnorm(const std::vector<float> &x, const std::vector<float>
 
 std::vector<float> matmul(const std::vector<float> &x, const std::vector<float> &w, int m, int n, int k) {
   DeviceBuffer dx = upload_bf16(x), dw = upload_bf16(w), out(sizeof(float) * m * n, "test output");
-  cublasHandle_t h = nullptr;
-  check(cublasCreate(&h), "cublasCreate");
-  const float alpha = 1.f, beta = 0.f;
-  const cublasStatus_t st = cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &alpha, dw.as<bf16>(), CUDA_R_16BF, k,
-                                         dx.as<bf16>(), CUDA_R_16BF, k, &beta, out.as<float>(), CUDA_R_32F, n,
-                                         CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-  cublasDestroy(h);
-  check(st, "cublasGemmEx");
+  Blas(0).gemm_bf16(dx.as<bf16>(), dw.as<bf16>(), out.as<float>(), true, 0.f, m, n, k);
   return download_f32(out, (size_t)m * n);
 }
 
