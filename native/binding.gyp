@@ -8,11 +8,12 @@
         "include",
         "src"
       ],
-      "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8"],
+      "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8", "<!@(node addon-cuda.js defines)"],
+      "libraries": ["<!@(node addon-cuda.js libraries)"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags": ["-O3", "-march=native", "-pthread"],
-      "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-pthread", "-fexceptions"],
+      "cflags": ["-O3", "<!(node -p \"process.env.HEADKV_NATIVE_ARCH === 'OFF' ? '-mtune=generic' : '-march=native'\")", "-pthread"],
+      "cflags_cc": ["-std=c++17", "-O3", "<!(node -p \"process.env.HEADKV_NATIVE_ARCH === 'OFF' ? '-mtune=generic' : '-march=native'\")", "-pthread", "-fexceptions"],
       "ldflags": ["-pthread"]
     }
   ]
