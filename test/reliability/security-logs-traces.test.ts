@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { LocalDirectoryStorage } from '@headkv/storage';
-import { JsonLogger, startTracing, stopTracing } from '@headkv/telemetry';
+import { JsonLogger, redactSecrets, startTracing, stopTracing } from '@headkv/telemetry';
 import { coordinatorConfigFromEnv } from '../../apps/coordinator/src/config/coordinator-config';
 import { startCoordinator } from '../../apps/coordinator/src/create-coordinator';
 import { workerConfigFromEnv } from '../../apps/worker/src/config/worker-config';
@@ -198,4 +198,25 @@ test('logs and spans hold no API key, Redis password, prompt or completion', asy
   // Markers alone (a prompt could be logged cut or escaped differently).
   assert.doesNotMatch(logText, /CANARY-/);
   for (const span of spans) assert.doesNotMatch(spanText(span), /CANARY-/);
+});
+
+test('the JSON logger masks bearer tokens and URL passwords that reach a message', () => {
+  const lines: string[] = [];
+  const out = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = new JsonLogger('test', out);
+  logger.error(`upstream said "Authorization: Bearer ${API_KEY}" for redis://fleet:${REDIS_PASSWORD}@h:1/0`, {
+    url: `rediss://u:${REDIS_PASSWORD}@host`,
+  });
+  const record = JSON.parse(lines[0]) as { message: string; details: unknown[] };
+  assert.equal(record.message, 'upstream said "Authorization: Bearer ***" for redis://fleet:***@h:1/0');
+  assert.deepEqual(record.details, [{ url: 'rediss://u:***@host' }]);
+  assert.equal(
+    redactSecrets('redis://127.0.0.1:6379 and https://example.org/a:b@c'),
+    'redis://127.0.0.1:6379 and https://example.org/a:b@c',
+  );
 });

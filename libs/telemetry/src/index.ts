@@ -1,2 +1,3 @@
 export * from './tracing';
 export * from './json-logger';
+export * from './redact-secrets';

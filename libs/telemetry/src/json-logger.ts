@@ -1,7 +1,11 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
+import { redactSecrets } from './redact-secrets';
 import { activeTraceId } from './tracing';
 
-/** Nest logger writing one JSON object per line, with the active trace id when there is one. */
+/**
+ * Nest logger writing one JSON object per line, with the active trace id when there is one, and
+ * bearer tokens and URL passwords masked (redactSecrets).
+ */
 export class JsonLogger implements LoggerService {
   constructor(
     private readonly service: string,
@@ -24,7 +28,7 @@ export class JsonLogger implements LoggerService {
     const traceId = activeTraceId();
     if (traceId) record.trace_id = traceId;
     if (params.length > 0) record.details = params.map((item) => (item instanceof Error ? item.stack : item));
-    this.out.write(JSON.stringify(record) + '\n');
+    this.out.write(redactSecrets(JSON.stringify(record)) + '\n');
   }
 
   log(message: unknown, ...params: unknown[]): void {
