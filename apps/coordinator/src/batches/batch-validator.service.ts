@@ -134,6 +134,9 @@ export class BatchValidator {
           jobId: batchParentJobId(batchId),
           attempts: this.config.attempts,
           backoff: { type: 'exponential', delay: this.config.retryBackoffMs },
+          // Its results hash holds every completion of the batch; once the files are written it
+          // would only grow Redis by one batch's results per batch (load-bounded-memory.test).
+          removeOnComplete: true,
         },
         children,
       });
