@@ -6,7 +6,7 @@
 # (default runs-out/): model/ (the Hugging Face folder, bfloat16, with the tokenizer),
 # train_log.jsonl and eval.json (greedy full-cache accuracy on the test split per task and length).
 # The budgets keep the whole command under nine minutes on one H100: about 30 s to read the data,
-# 410 s of training, then validation and at most 60 s of greedy evaluation.
+# 410 s of training (TIME_BUDGET overrides), then validation and at most 60 s of greedy evaluation.
 set -euo pipefail
 data="${1:-.train-data/v2}"
 out="${OUT:-runs-out}"
@@ -16,5 +16,5 @@ for file in validation.jsonl.gz test.jsonl.gz; do
 done
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$out/gpu.txt" || true
 PYTHONUNBUFFERED=1 python3 tools/train/train.py --data "$data" --tokenizer models/headkv-tiny --out "$out" \
-  --time-budget 410 --token-budget 2e9 --save-every 120 --eval-per-cell 8 --eval-budget 60 \
+  --time-budget "${TIME_BUDGET:-410}" --token-budget 2e9 --save-every 120 --eval-per-cell 8 --eval-budget 60 \
   2>&1 | tee "$out/train.out"
