@@ -3,7 +3,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { checkRedisConnection, redisOptionsFromUrl } from '@headkv/queue';
+import { checkRedisConnection, fleetTransportOptions } from '@headkv/queue';
 import { storageFromEnv, type FileStorage } from '@headkv/storage';
 import { ApiKeyRegistry } from './auth/api-key-registry';
 import type { CoordinatorConfig } from './config/coordinator-config';
@@ -37,7 +37,7 @@ export async function startCoordinator(
   app.useGlobalFilters(new ApiErrorFilter());
   app.connectMicroservice<MicroserviceOptions>({
     transport: Transport.REDIS,
-    options: redisOptionsFromUrl(config.redisUrl),
+    options: fleetTransportOptions(config.redisUrl),
   });
   if (options.shutdownHooks !== false) app.enableShutdownHooks();
   await app.startAllMicroservices();

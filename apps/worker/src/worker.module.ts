@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ClientsModule, Transport } from '@nestjs/microservices';
-import { redisOptionsFromUrl } from '@headkv/queue';
+import { fleetTransportOptions } from '@headkv/queue';
 import { WORKER_CONFIG, type WorkerConfig } from './config/worker-config';
 import { engineProvider } from './engine/engine.provider';
 import { FLEET_CLIENT, HeartbeatService } from './fleet/heartbeat.service';
@@ -18,7 +18,7 @@ export class WorkerModule {
           {
             name: FLEET_CLIENT,
             transport: Transport.REDIS,
-            options: redisOptionsFromUrl(config.redisUrl),
+            options: fleetTransportOptions(config.redisUrl),
           },
         ]),
       ],

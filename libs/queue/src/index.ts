@@ -5,6 +5,7 @@ export * from './request-job-id';
 export * from './redis-channels';
 export * from './fleet-events';
 export * from './redis-connection';
+export * from './fleet-transport';
 export * from './redis-connection-check';
 export * from './fleet-settings';
 export * from './metadata-keys';
