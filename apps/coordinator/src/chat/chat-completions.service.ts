@@ -15,6 +15,7 @@ import {
   redisOptionsFromUrl,
   type RequestJobData,
   type RequestJobResult,
+  type RequestFailure,
   type RequestRejection,
   type StreamMessage,
   type TraceCarrier,
@@ -28,10 +29,14 @@ import { FleetMetrics } from '../metrics/fleet-metrics.service';
 
 function rejectionOf(failedReason: string): ApiError {
   try {
-    const parsed = JSON.parse(failedReason) as Partial<RequestRejection>;
+    const parsed = JSON.parse(failedReason) as Partial<RequestRejection & RequestFailure>;
     if (typeof parsed.statusCode === 'number' && parsed.error) {
       const { message, type, param, code } = parsed.error;
       return new ApiError(parsed.statusCode, message, type, param, code);
+    }
+    // A server-side failure the worker named (engine out of memory, quarantined): keep its code.
+    if (typeof parsed.code === 'string' && typeof parsed.message === 'string') {
+      return new ApiError(500, parsed.message, 'server_error', null, parsed.code);
     }
   } catch {
     // Not a rejection: an infrastructure failure, reported as a server error below.
