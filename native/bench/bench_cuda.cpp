@@ -2,12 +2,18 @@
 // runs it next to transformers on the same model folder).
 //
 //   bench_cuda MODEL_DIR [--prefill 8192,32768] [--chunk N] [--decode-steps N]
-//                        [--job DOCS,PROMPT,NEW,KV_SIZE]
+//                        [--job DOCS,PROMPT,NEW,KV_SIZE] [--job-method snapkv|headkv]
+//                        [--decode-kernel BATCH,LENGTH] [--longest L1,L2,...]
 //
 //   --prefill: batch-1 prefill tokens/s of each prompt length (full cache), then decode
 //              tokens/s at batch 1 on that cache for --decode-steps steps;
-//   --job:     DOCS prompts of PROMPT random tokens, each prefilled with SnapKV at KV_SIZE and
-//              then all decoded together for NEW greedy tokens: documents per hour.
+//   --job:     DOCS prompts of PROMPT random tokens, each prefilled with compression at KV_SIZE
+//              (--job-method: snapkv, or headkv with the synthetic head profile below) and then
+//              all decoded together for NEW greedy tokens: documents per hour;
+//   --decode-kernel: the decode attention kernel alone over BATCH full caches of LENGTH tokens
+//              in the model's head shape, against the card's device-to-device copy bandwidth;
+//   --longest: one document of each length in turn (headkv, --job's KV_SIZE or 128, 16 new
+//              tokens) until one fails: the longest prompt that completes, and why the next not.
 // Prints one JSON object per measurement; GPU memory in use (total - free, CUDA context and
 // all) is read after each, and the engine keeps its scratch, so it is the run's peak so far.
 #include <chrono>
@@ -22,6 +28,8 @@
 
 #ifdef HEADKV_WITH_CUDA
 #include <cuda_runtime.h>
+
+#include "cuda/kernel_bench.h"
 #endif
 
 using Clock = std::chrono::steady_clock;
@@ -60,15 +68,62 @@ std::vector<int32_t> random_prompt(int n, int vocab, uint32_t seed) {
   return p;
 }
 
+// A head profile for a model with random weights, where no profile means anything: importance
+// scores drawn from a seeded log-normal, so that budgets are as uneven across heads as HeadKV's
+// are on trained models. The total budget (kv_size x heads) does not depend on them.
+std::vector<float> synthetic_head_scores(const hkv_model_info &info) {
+  std::mt19937 rng(2024);
+  std::lognormal_distribution<float> d(0.f, 1.f);
+  std::vector<float> scores((size_t)info.n_layers * info.n_heads);
+  for (auto &s : scores) s = d(rng);
+  return scores;
+}
+
+// Prefills and decodes `new_tokens` for one prompt of n tokens; false (with the engine's error
+// in `why`) when the engine cannot.
+bool run_one_document(hkv_model *model, const hkv_model_info &info, int n, int chunk, const hkv_kv_params &kv,
+                      int new_tokens, double &seconds, std::string &why) {
+  hkv_context_params cp = hkv_context_default_params();
+  cp.prefill_chunk = chunk;
+  cp.max_sequences = 1;
+  cp.kv_cache_bytes = 0;
+  cp.max_context = n + new_tokens + 1;
+  hkv_context *ctx = nullptr;
+  const auto t0 = Clock::now();
+  if (hkv_context_create(model, &cp, &ctx) != HKV_OK) {
+    why = hkv_last_error();
+    return false;
+  }
+  hkv_sampling_params sp = hkv_sampling_default_params();
+  sp.max_new_tokens = new_tokens;
+  const std::vector<int32_t> prompt = random_prompt(n, info.vocab_size, 31 + n);
+  int32_t id = -1, token = -1, n_out = 0;
+  hkv_step_token out[1];
+  bool ok = hkv_seq_add(ctx, prompt.data(), n, &sp, &kv, &id) == HKV_OK &&
+            hkv_seq_prefill(ctx, id, nullptr, nullptr, &token) == HKV_OK;
+  while (ok && hkv_step(ctx, out, 1, &n_out) == HKV_OK && n_out > 0) {
+  }
+  if (!ok) {
+    why = hkv_last_error();
+    for (char &ch : why)
+      if (ch == '"' || ch == '\\' || ch == '\n') ch = '\'';  // printed inside a JSON string
+  }
+  seconds = seconds_since(t0);
+  hkv_context_free(ctx);
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_cuda MODEL_DIR [--prefill L1,L2] [--chunk N] [--decode-steps N] [--job DOCS,PROMPT,NEW,KV_SIZE]\n");
+    std::fprintf(stderr, "usage: bench_cuda MODEL_DIR [--prefill L1,L2] [--chunk N] [--decode-steps N] [--job DOCS,PROMPT,NEW,KV_SIZE] "
+                         "[--job-method snapkv|headkv] [--decode-kernel BATCH,LENGTH] [--longest L1,L2,...]\n");
     return 2;
   }
   std::vector<int> prefill_lengths;
-  std::vector<int> job;
+  std::vector<int> job, decode_kernel, longest;
+  std::string job_method = "snapkv";
   int chunk = 4096, decode_steps = 32;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -76,6 +131,9 @@ int main(int argc, char **argv) {
     else if (a == "--chunk") chunk = std::atoi(argv[i + 1]);
     else if (a == "--decode-steps") decode_steps = std::atoi(argv[i + 1]);
     else if (a == "--job") job = ints(argv[i + 1]);
+    else if (a == "--job-method") job_method = argv[i + 1];
+    else if (a == "--decode-kernel") decode_kernel = ints(argv[i + 1]);
+    else if (a == "--longest") longest = ints(argv[i + 1]);
     else {
       std::fprintf(stderr, "bench_cuda: unknown option %s\n", a.c_str());
       return 2;
@@ -92,6 +150,30 @@ int main(int argc, char **argv) {
   std::printf("{\"what\":\"load\",\"device\":\"%s\",\"seconds\":%.2f,\"gpu_used_gib\":%.2f}\n", info.device,
               seconds_since(t_load), gpu_used_gib());
   std::fflush(stdout);
+
+  if (job_method != "snapkv" && job_method != "headkv") {
+    std::fprintf(stderr, "bench_cuda: --job-method must be snapkv or headkv, got %s\n", job_method.c_str());
+    return 2;
+  }
+  const std::vector<float> head_scores = synthetic_head_scores(info);
+  hkv_kv_params headkv = hkv_kv_default_params();
+  headkv.method = HKV_KV_HEADKV;
+  headkv.kv_size = job.size() == 4 ? job[3] : 128;
+  headkv.window = 32;
+  headkv.head_scores = head_scores.data();
+
+#ifdef HEADKV_WITH_CUDA
+  if (decode_kernel.size() == 2) {
+    const hkv::cuda::bench::Bandwidth copy = hkv::cuda::bench::copy_bandwidth(4e9, 20);
+    const hkv::cuda::bench::Bandwidth att = hkv::cuda::bench::decode_attention_bandwidth(
+        decode_kernel[0], info.n_heads, info.n_kv_heads, info.head_dim, decode_kernel[1], 16, 20);
+    std::printf("{\"what\":\"decode_kernel\",\"batch\":%d,\"length\":%d,\"seconds\":%.6f,\"kv_gb\":%.3f,"
+                "\"kv_gb_per_s\":%.1f,\"copy_gb_per_s\":%.1f,\"fraction_of_copy\":%.3f}\n",
+                decode_kernel[0], decode_kernel[1], att.seconds, att.bytes / 1e9, att.gb_per_s(), copy.gb_per_s(),
+                att.gb_per_s() / copy.gb_per_s());
+    std::fflush(stdout);
+  }
+#endif
 
   // K and V of one token in every layer and KV head, bf16.
   const int64_t token_bytes = (int64_t)info.n_layers * info.n_kv_heads * info.head_dim * 2 * 2;
@@ -148,10 +230,13 @@ int main(int argc, char **argv) {
     if (hkv_context_create(model, &cp, &ctx) != HKV_OK) die("context");
     hkv_sampling_params sp = hkv_sampling_default_params();
     sp.max_new_tokens = new_tokens;
-    hkv_kv_params kv = hkv_kv_default_params();
-    kv.method = HKV_KV_SNAPKV;
-    kv.kv_size = kv_size;
-    kv.window = 32;
+    hkv_kv_params kv = headkv;
+    if (job_method == "snapkv") {
+      kv = hkv_kv_default_params();
+      kv.method = HKV_KV_SNAPKV;
+      kv.kv_size = kv_size;
+      kv.window = 32;
+    }
     const auto t0 = Clock::now();
     for (int d = 0; d < docs; d++) {
       const std::vector<int32_t> prompt = random_prompt(n, info.vocab_size, 100 + d);
@@ -169,12 +254,24 @@ int main(int argc, char **argv) {
     const double decode_s = seconds_since(t1), total = seconds_since(t0);
     hkv_context_stats st;
     hkv_context_get_stats(ctx, &st);
-    std::printf("{\"what\":\"job\",\"docs\":%d,\"prompt\":%d,\"new_tokens\":%d,\"method\":\"snapkv\",\"kv_size\":%d,"
+    std::printf("{\"what\":\"job\",\"docs\":%d,\"prompt\":%d,\"new_tokens\":%d,\"method\":\"%s\",\"kv_size\":%d,"
                 "\"prefill_s\":%.2f,\"decode_s\":%.2f,\"decode_tokens_per_s\":%.1f,\"docs_per_hour\":%.0f,"
                 "\"kv_bytes_held\":%lld,\"gpu_used_gib\":%.2f}\n",
-                docs, n, new_tokens, kv_size, prefill_s, decode_s, (generated - docs) / decode_s, docs / total * 3600,
+                docs, n, new_tokens, job_method.c_str(), kv_size, prefill_s, decode_s, (generated - docs) / decode_s, docs / total * 3600,
                 (long long)st.kv_bytes_held, gpu_used_gib());
+    std::fflush(stdout);
     hkv_context_free(ctx);
+  }
+
+  for (int n : longest) {
+    double seconds = 0;
+    std::string why;
+    const bool ok = run_one_document(model, info, n, chunk, headkv, 16, seconds, why);
+    std::printf("{\"what\":\"longest\",\"tokens\":%d,\"completed\":%s,\"seconds\":%.1f,\"gpu_used_gib\":%.2f%s%s%s}\n", n,
+                ok ? "true" : "false", seconds, gpu_used_gib(), ok ? "" : ",\"error\":\"", ok ? "" : why.c_str(),
+                ok ? "" : "\"");
+    std::fflush(stdout);
+    if (!ok) break;
   }
   hkv_model_free(model);
   return 0;

@@ -5,11 +5,16 @@ downloaded), measures transformers (sdpa attention, bf16, its own DynamicCache) 
 GPU, then runs the engine's driver native/bench/bench_cuda.cpp on the same folder.
 
     python3 tools/bench/bench_cuda.py --engine native/build-cuda/bench_cuda --out bench.json \
-        [--prefill 8192,32768] [--decode-steps 32] [--job 8,32768,64,128] [--model-dir DIR]
+        [--prefill 8192,32768] [--decode-steps 32] [--job 8,32768,64,128] [--job-method headkv]
+        [--hf-job 64,32768,256] [--decode-kernel 64,32768] [--longest 131072,262144]
+        [--hf-longest 65536,131072] [--model-dir DIR]
 
 Measured: batch-1 prefill tokens/s and batch-1 decode tokens/s at each length, and peak GPU
 memory (transformers: torch.cuda.max_memory_allocated; engine: total - free after the run,
-which includes its CUDA context, weights, KV pool and scratch).
+which includes its CUDA context, weights, KV pool and scratch). --hf-job runs the product's job
+on transformers (generate, greedy, full cache) at the largest batch that fits, one round of that
+batch (every round of the job is the same work); --hf-longest / --longest try one document of
+each length until one fails.
 """
 import argparse
 import gc
@@ -33,7 +38,7 @@ def log(record):
 
 
 def make_model(model_dir):
-    config = LlamaConfig(**SHAPE, max_position_embeddings=131072, rope_theta=500000.0, rms_norm_eps=1e-5,
+    config = LlamaConfig(**SHAPE, max_position_embeddings=1048576, rope_theta=500000.0, rms_norm_eps=1e-5,
                          tie_word_embeddings=False, bos_token_id=1, eos_token_id=2)
     config._attn_implementation = "sdpa"
     torch.manual_seed(0)
@@ -89,11 +94,86 @@ def bench_transformers(model, lengths, decode_steps):
     return results
 
 
-def bench_engine(engine, model_dir, lengths, decode_steps, chunk, job):
+def is_oom(err):
+    return isinstance(err, torch.cuda.OutOfMemoryError) or "out of memory" in str(err).lower()
+
+
+@torch.no_grad()
+def bench_transformers_job(model, docs, n, new_tokens, batches=(64, 32, 16, 12, 10, 8, 6, 4, 2, 1)):
+    """One round of the job at the largest batch (from `batches`) that completes."""
+    vocab = SHAPE["vocab_size"]
+    gen = torch.Generator().manual_seed(1)
+    for b in batches:
+        if b > docs:
+            continue
+        ids = torch.randint(0, vocab, (b, n), generator=gen).cuda()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        try:
+            out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens,
+                                 min_new_tokens=new_tokens, do_sample=False, pad_token_id=0)
+            torch.cuda.synchronize()
+        except Exception as err:  # noqa: BLE001 - only out-of-memory moves on to a smaller batch
+            if not is_oom(err):
+                raise
+            del ids
+            gc.collect()
+            torch.cuda.empty_cache()
+            log({"what": "job", "engine": "transformers", "batch": b, "fits": False})
+            continue
+        s = time.perf_counter() - t0
+        generated = int(out.shape[1] - n)
+        del out, ids
+        return log({"what": "job", "engine": "transformers", "batch": b, "fits": True, "docs": docs, "prompt": n,
+                    "new_tokens": generated, "round_s": round(s, 2), "rounds": -(-docs // b),
+                    "docs_per_hour": round(b / s * 3600),
+                    "peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)})
+    return log({"what": "job", "engine": "transformers", "fits": False})
+
+
+@torch.no_grad()
+def bench_transformers_longest(model, lengths):
+    vocab = SHAPE["vocab_size"]
+    results = []
+    for n in lengths:
+        ids = torch.randint(0, vocab, (1, n), generator=torch.Generator().manual_seed(n)).cuda()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        t0 = time.perf_counter()
+        try:
+            out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=16, min_new_tokens=16,
+                                 do_sample=False, pad_token_id=0)
+            torch.cuda.synchronize()
+            del out
+            ok, why = True, None
+        except Exception as err:  # noqa: BLE001
+            if not is_oom(err):
+                raise
+            ok, why = False, str(err).splitlines()[0][:200]
+        del ids
+        gc.collect()
+        torch.cuda.empty_cache()
+        rec = {"what": "longest", "engine": "transformers", "tokens": n, "completed": ok,
+               "seconds": round(time.perf_counter() - t0, 1), "peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
+        if why:
+            rec["error"] = why
+        results.append(log(rec))
+        if not ok:
+            break
+    return results
+
+
+def bench_engine(engine, model_dir, lengths, decode_steps, chunk, job, job_method, decode_kernel, longest):
     cmd = [engine, model_dir, "--prefill", ",".join(map(str, lengths)), "--decode-steps", str(decode_steps),
-           "--chunk", str(chunk)]
+           "--chunk", str(chunk), "--job-method", job_method]
     if job:
         cmd += ["--job", job]
+    if decode_kernel:
+        cmd += ["--decode-kernel", decode_kernel]
+    if longest:
+        cmd += ["--longest", longest]
     print("$ " + " ".join(cmd), flush=True)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     results = []
@@ -117,21 +197,37 @@ def main():
     ap.add_argument("--prefill", default="8192,32768")
     ap.add_argument("--decode-steps", type=int, default=32)
     ap.add_argument("--chunk", type=int, default=4096)
-    ap.add_argument("--job", default="")
+    ap.add_argument("--job", default="", help="engine job DOCS,PROMPT,NEW,KV_SIZE")
+    ap.add_argument("--job-method", default="headkv", choices=["snapkv", "headkv"])
+    ap.add_argument("--hf-job", default="", help="transformers job DOCS,PROMPT,NEW")
+    ap.add_argument("--decode-kernel", default="", help="engine decode attention kernel BATCH,LENGTH")
+    ap.add_argument("--longest", default="", help="engine: prompt lengths to try in turn")
+    ap.add_argument("--hf-longest", default="", help="transformers: prompt lengths to try in turn")
+    ap.add_argument("--skip-transformers", action="store_true")
     args = ap.parse_args()
-    lengths = [int(x) for x in args.prefill.split(",")]
+    lengths = [int(x) for x in args.prefill.split(",")] if args.prefill else []
     card = torch.cuda.get_device_name(0)
     log({"what": "card", "name": card, "torch": torch.__version__,
          "transformers": __import__("transformers").__version__})
     model = make_model(args.model_dir)
-    hf = bench_transformers(model, lengths, args.decode_steps)
+    hf = []
+    if not args.skip_transformers:
+        hf = bench_transformers(model, lengths, args.decode_steps)
+        if args.hf_job:
+            docs, n, new = (int(x) for x in args.hf_job.split(","))
+            hf.append(bench_transformers_job(model, docs, n, new))
+        if args.hf_longest:
+            hf += bench_transformers_longest(model, [int(x) for x in args.hf_longest.split(",")])
     del model
     gc.collect()
     torch.cuda.empty_cache()
-    ours = bench_engine(args.engine, args.model_dir, lengths, args.decode_steps, args.chunk, args.job)
+    ours = bench_engine(args.engine, args.model_dir, lengths, args.decode_steps, args.chunk, args.job, args.job_method,
+                        args.decode_kernel, args.longest)
     with open(args.out, "w") as f:
         json.dump({"card": card, "transformers": hf, "headkv": ours}, f, indent=1)
     for rec in hf:
+        if rec.get("what") != "prefill":
+            continue
         mine = [r for r in ours if r.get("what") == "prefill" and r.get("tokens") == rec["tokens"]]
         if mine:
             log({"what": "ratio", "tokens": rec["tokens"],

@@ -1,0 +1,85 @@
+#include "cuda/kernel_bench.h"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "cuda/attention.cuh"
+#include "cuda/cuda_check.cuh"
+#include "cuda/device_buffer.cuh"
+
+namespace hkv::cuda::bench {
+
+namespace {
+
+// Mean seconds of `iters` runs of fn after one warm-up run, timed with CUDA events.
+template <typename Fn>
+double time_kernel(int iters, Fn fn) {
+  fn();
+  cudaEvent_t start, stop;
+  check(cudaEventCreate(&start), "cudaEventCreate");
+  check(cudaEventCreate(&stop), "cudaEventCreate");
+  check(cudaEventRecord(start), "cudaEventRecord");
+  for (int i = 0; i < iters; i++) fn();
+  check(cudaEventRecord(stop), "cudaEventRecord");
+  check(cudaEventSynchronize(stop), "cudaEventSynchronize");
+  float ms = 0;
+  check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return ms / 1e3 / iters;
+}
+
+template <typename T>
+DeviceBuffer upload(const std::vector<T> &host) {
+  DeviceBuffer d(std::max<size_t>(1, sizeof(T) * host.size()), "benchmark input");
+  check(cudaMemcpy(d.as<void>(), host.data(), sizeof(T) * host.size(), cudaMemcpyHostToDevice), "benchmark upload");
+  return d;
+}
+
+}  // namespace
+
+Bandwidth copy_bandwidth(double bytes, int iters) {
+  const size_t n = (size_t)(bytes / 2);
+  DeviceBuffer src(n, "copy source"), dst(n, "copy destination");
+  check(cudaMemset(src.as<void>(), 1, n), "cudaMemset");
+  const double s = time_kernel(iters, [&] {
+    check(cudaMemcpyAsync(dst.as<void>(), src.as<void>(), n, cudaMemcpyDeviceToDevice, 0), "cudaMemcpy");
+  });
+  return {s, 2.0 * (double)n};
+}
+
+Bandwidth decode_attention_bandwidth(int batch, int n_heads, int n_kv_heads, int head_dim, int length, int page_tokens,
+                                     int iters) {
+  const int pages_per_head = (length + page_tokens - 1) / page_tokens;
+  const int64_t n_pages = (int64_t)batch * n_kv_heads * pages_per_head;
+  const size_t page_elems = (size_t)2 * page_tokens * head_dim;
+  DeviceBuffer pages(sizeof(__nv_bfloat16) * page_elems * n_pages, "benchmark pages");
+  check(cudaMemset(pages.as<void>(), 0x3c, pages.bytes()), "cudaMemset");  // small finite bf16 values
+  std::vector<int32_t> order(n_pages);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), std::mt19937(1));
+  std::vector<int32_t> cache_heads(batch, n_kv_heads), desc((size_t)batch * n_heads * 2, 0), table;
+  table.reserve(n_pages);
+  for (int b = 0; b < batch; b++)
+    for (int c = 0; c < n_kv_heads; c++) {
+      desc[((size_t)b * n_heads + c) * 2] = (int32_t)table.size();
+      desc[((size_t)b * n_heads + c) * 2 + 1] = length;
+      for (int p = 0; p < pages_per_head; p++) table.push_back(order[table.size()]);
+    }
+  DeviceBuffer dchs = upload(cache_heads), ddesc = upload(desc), dtable = upload(table);
+  DeviceBuffer q(sizeof(__nv_bfloat16) * batch * n_heads * head_dim, "benchmark queries");
+  check(cudaMemset(q.as<void>(), 0x3c, q.bytes()), "cudaMemset");
+  DeviceBuffer out(sizeof(__nv_bfloat16) * batch * n_heads * head_dim, "benchmark output");
+  DeviceBuffer partial(sizeof(float) * decode_partial_floats(batch, n_heads, head_dim, length), "benchmark scratch");
+  const PagedBatch cache{pages.as<__nv_bfloat16>(), page_tokens, dchs.as<int32_t>(), ddesc.as<int32_t>(),
+                         dtable.as<int32_t>(), batch, length};
+  const double s = time_kernel(iters, [&] {
+    flash_decode(q.as<__nv_bfloat16>(), cache, partial.as<float>(), out.as<__nv_bfloat16>(), n_heads, head_dim, 0);
+  });
+  const double bytes = (double)batch * n_kv_heads * length * head_dim * 2 /* K, V */ * sizeof(__nv_bfloat16);
+  return {s, bytes};
+}
+
+}  // namespace hkv::cuda::bench
