@@ -5,6 +5,10 @@
 // the batch runs, to show that neither grows with the number of finished requests.
 //
 //   node dist/tools/bench/load-10k.js [--requests 10000] [--workers 2] [--max-tokens 2] [--sample-ms 2000]
+//                                     [--coordinator-heap-mib N]
+//
+// --coordinator-heap-mib caps the coordinator's V8 heap (--max-old-space-size): a coordinator that
+// kept per-request state would run out of heap and the run would fail.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -64,9 +68,9 @@ function rssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
-function spawnService(main: string, env: Record<string, string>): ChildProcess {
+function spawnService(main: string, env: Record<string, string>, nodeOptions: string[] = []): ChildProcess {
   // Logs go to /dev/null: the benchmark's numbers are its only output.
-  return spawn(process.execPath, [main], {
+  return spawn(process.execPath, [...nodeOptions, main], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -108,6 +112,7 @@ async function main(): Promise<void> {
   const workerCount = option('workers', 2);
   const maxTokens = option('max-tokens', 2);
   const sampleMs = option('sample-ms', 2000);
+  const heapMib = process.argv.includes('--coordinator-heap-mib') ? option('coordinator-heap-mib', 0) : null;
   if (workerCount > 4) throw new Error('--workers must be between 1 and 4');
 
   const redis = await startRedis();
@@ -119,12 +124,11 @@ async function main(): Promise<void> {
   // Production lock and stall timings: the fast test timings make a loaded machine re-run jobs.
   delete fleetEnv.HEADKV_LOCK_MS;
   delete fleetEnv.HEADKV_STALLED_CHECK_MS;
-  const coordinator = spawnService(COORDINATOR_MAIN, {
-    ...fleetEnv,
-    PORT: String(port),
-    HEADKV_API_KEYS: API_KEY,
-    HEADKV_STORAGE_DIR: storageDir,
-  });
+  const coordinator = spawnService(
+    COORDINATOR_MAIN,
+    { ...fleetEnv, PORT: String(port), HEADKV_API_KEYS: API_KEY, HEADKV_STORAGE_DIR: storageDir },
+    heapMib === null ? [] : [`--max-old-space-size=${heapMib}`],
+  );
   const workers = Array.from({ length: workerCount }, (_, i) =>
     spawnService(WORKER_MAIN, {
       ...fleetEnv,
@@ -230,6 +234,7 @@ async function main(): Promise<void> {
       requests,
       workers: workerCount,
       worker_max_sequences: 8,
+      coordinator_heap_cap_mib: heapMib,
       max_tokens: maxTokens,
       status: batch.status,
       request_counts: counts,
