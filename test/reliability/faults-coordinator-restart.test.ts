@@ -165,3 +165,20 @@ test('coordinator SIGKILLed while it assembles the output and error files: the r
   }
   assert.equal(caught, 1, 'no kill landed while the batch was finalizing');
 });
+
+test('a batch left validating without its job (the coordinator died between recording it and queueing the job): the restarted coordinator queues it again', async () => {
+  const { content, ids } = largeBatch(VALID_LINES, INVALID_LINES);
+  const created = await submitBatch(api, content);
+  const job = await batchesQueue.getJob(batchValidationJobId(created.id));
+  assert.ok(job !== undefined);
+  await coordinator.kill();
+  // The state that crash window leaves: the record says validating and no job exists. Removing a
+  // job that was running needs its lock to have lapsed first.
+  const lock = `${prefix}:${BATCHES_QUEUE}:${job.id}:lock`;
+  while ((await metadata.exists(lock)) === 1) await new Promise((resolve) => setTimeout(resolve, 100));
+  await job.remove();
+  assert.equal(await storedStatus(created.id), 'validating');
+  await coordinator.restart();
+  await assertCompletedExactlyOnce(created.id, ids, INVALID_LINES);
+  assert.match(coordinator.output(), /1 batch\(es\) left validating without their job: validating again/);
+});

@@ -36,7 +36,10 @@ export class BatchJobsWorker implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    const resumed = await this.batches.resumeValidations();
+    if (resumed > 0)
+      this.logger.warn(`${resumed} batch(es) left validating without their job: validating again`);
     this.worker = new Worker<BatchJobData>(BATCHES_QUEUE, (job) => this.process(job), {
       connection: redisOptionsFromUrl(this.config.redisUrl),
       prefix: this.config.queuePrefix,

@@ -26,6 +26,18 @@ export class BatchRecordsService {
       .exec();
   }
 
+  /** Ids of every batch record of this fleet (SCAN: for start-up recovery, never a request path). */
+  async *allIds(): AsyncGenerator<string> {
+    const base = metadataKeys.batch(this.config.queuePrefix, '');
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 1000);
+      cursor = next;
+      // Skip the plan, token and mark keys stored beside each record.
+      for (const key of keys) if (!key.slice(base.length).includes(':')) yield key.slice(base.length);
+    } while (cursor !== '0');
+  }
+
   async load(batchId: string): Promise<StoredBatch | null> {
     const raw = await this.redis.get(this.key(batchId));
     return raw === null ? null : (JSON.parse(raw) as StoredBatch);

@@ -111,20 +111,43 @@ export class BatchesService {
       completion_tokens_generated: 0,
     };
     await this.records.insert(tenant, batch);
-    // The lines are checked by a job (BatchValidator), so that a coordinator crash mid-validation
-    // leaves a stalled job for the next coordinator rather than a batch stuck in `validating`.
+    await this.enqueueValidation(tenant, batch.id, trace);
+    return batch;
+  }
+
+  /**
+   * The lines are checked by a job (BatchValidator), so that a coordinator crash mid-validation
+   * leaves a stalled job for the next coordinator rather than a batch stuck in `validating`.
+   * The job id is the batch's, so adding it again while it exists does nothing.
+   */
+  private async enqueueValidation(tenant: string, batchId: string, trace: TraceCarrier): Promise<void> {
     await this.batchesQueue.add(
       'validate',
-      { tenant, batchId: batch.id, trace },
+      { tenant, batchId, trace },
       {
-        jobId: batchValidationJobId(batch.id),
+        jobId: batchValidationJobId(batchId),
         attempts: this.config.attempts,
         backoff: { type: 'exponential', delay: this.config.retryBackoffMs },
         removeOnComplete: true,
         removeOnFail: { age: 24 * 3600 },
       },
     );
-    return batch;
+  }
+
+  /**
+   * Start-up recovery: a coordinator that died between recording a batch and queueing its
+   * validation left it `validating` with no job; queue the job again. Returns how many.
+   */
+  async resumeValidations(): Promise<number> {
+    let resumed = 0;
+    for await (const batchId of this.records.allIds()) {
+      const stored = await this.records.load(batchId);
+      if (stored?.batch.status !== 'validating') continue;
+      if ((await this.batchesQueue.getJob(batchValidationJobId(batchId))) !== undefined) continue;
+      await this.enqueueValidation(stored.tenant, batchId, {});
+      resumed++;
+    }
+    return resumed;
   }
 
   /** The batch with live request counts and token progress while it runs. */
