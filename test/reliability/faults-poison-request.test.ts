@@ -119,6 +119,9 @@ test(`a request whose worker dies every time it runs is quarantined after ${QUAR
   assert.equal(final, 'failed', 'the request ran again instead of being quarantined');
 
   const batch = await waitForBatchEnd(api, created.id, 60000);
+  process.stdout.write(
+    `# poison-request: ${crashes} crashes, then quarantined; ${started} workers started in all\n`,
+  );
   assert.equal(batch.status, 'completed', JSON.stringify(batch));
   const results = await readResults(api, batch);
   assertEachCustomIdOnce(results, ids);

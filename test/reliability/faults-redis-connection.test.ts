@@ -62,7 +62,7 @@ after(async () => {
 test(`a worker's Redis connections cut for ${CUT_MS / 1000} s mid-batch: it reconnects and the batch completes exactly once`, async () => {
   const ids = Array.from({ length: LINES }, (_, i) => customIdOf(i));
   const created = await submitBatch(api, batchFile(ids.map((_, i) => requestLine(i))));
-  await waitForBatchState(
+  const running = await waitForBatchState(
     api,
     created.id,
     (batch) => (batch.request_counts as { completed: number }).completed >= 3,
@@ -75,7 +75,13 @@ test(`a worker's Redis connections cut for ${CUT_MS / 1000} s mid-batch: it reco
   const stalled = (await api.json('GET', `/v1/batches/${created.id}`)).body as { status: string };
   assert.equal(stalled.status, 'in_progress', 'the batch ended while its only worker was cut off');
   proxy.restore();
+  const restored = Date.now();
   const batch = await waitForBatchEnd(api, created.id, 90000);
+  process.stdout.write(
+    `# redis-connection: cut with ${(running.request_counts as { completed: number }).completed}/${LINES} done, ` +
+      `completed ${((Date.now() - restored) / 1000).toFixed(1)} s after the restore, ` +
+      `${proxy.connectionsForwarded() - before} connections reopened\n`,
+  );
   assert.equal(batch.status, 'completed', JSON.stringify(batch));
   const results = await readResults(api, batch);
   assertEachCustomIdOnce(results, ids);

@@ -73,7 +73,12 @@ test(`Redis (AOF, appendfsync ${APPENDFSYNC}) SIGKILLed mid-batch and restarted:
   await redis.kill();
   await new Promise((resolve) => setTimeout(resolve, DOWN_MS));
   await redis.restart();
+  const restarted = Date.now();
   const batch = await waitForBatchEnd(api, created.id, 90000);
+  process.stdout.write(
+    `# redis-restart (${APPENDFSYNC}): killed with ${(running.request_counts as { completed: number }).completed}/${LINES} done, ` +
+      `completed ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart\n`,
+  );
   assert.equal(batch.status, 'completed', JSON.stringify(batch));
   const results = await readResults(api, batch);
   assertEachCustomIdOnce(results, ids);
