@@ -11,7 +11,8 @@
 //              (--job-method: snapkv, or headkv with the synthetic head profile below) and then
 //              all decoded together for NEW greedy tokens: documents per hour;
 //   --decode-kernel: the decode attention kernel alone over BATCH full caches of LENGTH tokens
-//              in the model's head shape, against the card's device-to-device copy bandwidth;
+//              in the model's head shape, against the card's device-to-device copy bandwidth
+//              (MODEL_DIR "none" with BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM: no model loaded);
 //   --longest: one document of each length in turn (headkv, --job's KV_SIZE or 128, 16 new
 //              tokens) until one fails: the longest prompt that completes, and why the next not.
 // Prints one JSON object per measurement; GPU memory in use (total - free, CUDA context and
@@ -79,6 +80,23 @@ std::vector<float> synthetic_head_scores(const hkv_model_info &info) {
   return scores;
 }
 
+#ifdef HEADKV_WITH_CUDA
+// The decode attention kernel alone in the shape's heads, against the card's copy bandwidth.
+void print_decode_kernel(const hkv_model_info &shape, int batch, int length) {
+  const hkv::cuda::bench::Bandwidth copy = hkv::cuda::bench::copy_bandwidth(4e9, 20);
+  for (const bool shuffled : {false, true}) {
+    const hkv::cuda::bench::Bandwidth att = hkv::cuda::bench::decode_attention_bandwidth(
+        batch, shape.n_heads, shape.n_kv_heads, shape.head_dim, length, 16, shuffled, 20);
+    std::printf("{\"what\":\"decode_kernel\",\"pages\":\"%s\",\"batch\":%d,\"length\":%d,\"heads\":%d,\"kv_heads\":%d,"
+                "\"head_dim\":%d,\"seconds\":%.6f,\"kv_gb\":%.3f,\"kv_gb_per_s\":%.1f,\"copy_gb_per_s\":%.1f,"
+                "\"fraction_of_copy\":%.3f}\n",
+                shuffled ? "shuffled" : "in order", batch, length, shape.n_heads, shape.n_kv_heads, shape.head_dim,
+                att.seconds, att.bytes / 1e9, att.gb_per_s(), copy.gb_per_s(), att.gb_per_s() / copy.gb_per_s());
+    std::fflush(stdout);
+  }
+}
+#endif
+
 // Prefills and decodes `new_tokens` for one prompt of n tokens; false (with the engine's error
 // in `why`) when the engine cannot.
 bool run_one_document(hkv_model *model, const hkv_model_info &info, int n, int chunk, const hkv_kv_params &kv,
@@ -140,6 +158,20 @@ int main(int argc, char **argv) {
     }
   }
 
+#ifdef HEADKV_WITH_CUDA
+  if (std::string(argv[1]) == "none") {
+    if (decode_kernel.size() != 5) {
+      std::fprintf(stderr, "bench_cuda: MODEL_DIR none needs --decode-kernel BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM\n");
+      return 2;
+    }
+    hkv_model_info shape{};
+    shape.n_heads = decode_kernel[2];
+    shape.n_kv_heads = decode_kernel[3];
+    shape.head_dim = decode_kernel[4];
+    print_decode_kernel(shape, decode_kernel[0], decode_kernel[1]);
+    return 0;
+  }
+#endif
   const auto t_load = Clock::now();
   hkv_model_params mp = hkv_model_default_params();
   mp.device = HKV_DEVICE_CUDA;
@@ -163,16 +195,7 @@ int main(int argc, char **argv) {
   headkv.head_scores = head_scores.data();
 
 #ifdef HEADKV_WITH_CUDA
-  if (decode_kernel.size() == 2) {
-    const hkv::cuda::bench::Bandwidth copy = hkv::cuda::bench::copy_bandwidth(4e9, 20);
-    const hkv::cuda::bench::Bandwidth att = hkv::cuda::bench::decode_attention_bandwidth(
-        decode_kernel[0], info.n_heads, info.n_kv_heads, info.head_dim, decode_kernel[1], 16, 20);
-    std::printf("{\"what\":\"decode_kernel\",\"batch\":%d,\"length\":%d,\"seconds\":%.6f,\"kv_gb\":%.3f,"
-                "\"kv_gb_per_s\":%.1f,\"copy_gb_per_s\":%.1f,\"fraction_of_copy\":%.3f}\n",
-                decode_kernel[0], decode_kernel[1], att.seconds, att.bytes / 1e9, att.gb_per_s(), copy.gb_per_s(),
-                att.gb_per_s() / copy.gb_per_s());
-    std::fflush(stdout);
-  }
+  if (decode_kernel.size() >= 2) print_decode_kernel(info, decode_kernel[0], decode_kernel[1]);
 #endif
 
   // K and V of one token in every layer and KV head, bf16.

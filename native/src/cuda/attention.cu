@@ -211,18 +211,71 @@ void launch_prefill(const bf16 *q, const bf16 *k, const bf16 *v, bf16 *out, int 
 
 // ---------------------------------------------------------------- decode (flash-decoding)
 // A block owns (split of kDecodeSplitTokens tokens, cache head, sequence) and every query head
-// that reads that cache head (up to kMaxQ at a time). A token is handled by D/8 lanes holding
-// 8 elements each; each lane group keeps its own online softmax, merged at the end.
+// that reads that cache head (up to kMaxQ at a time). It first streams the split's K and V rows
+// from their pages into shared memory with cp.async, all at once and coalesced (the kernel is
+// bound by memory bandwidth, so the loads must be many and wide); then each warp takes 32
+// tokens: a lane computes its token's scores for every query head of the group, the warp does
+// the online softmax over its 32 tokens with shuffles, and P V runs with each lane owning
+// D / 32 output dimensions. The warps' partial results merge in shared memory into one
+// partial per split; flash_decode_combine_kernel merges the splits.
 constexpr int kMaxQ = 8;
-constexpr int kDecodeWarps = 4;
+constexpr int kDecodeWarps = kDecodeSplitTokens / 32;
+
+template <int D>
+constexpr int decode_smem_bytes() {
+  return 2 * kDecodeSplitTokens * (D + 8) * (int)sizeof(bf16)     // K and V rows, padded
+         + kMaxQ * D * (int)sizeof(float)                          // the group's queries
+         + kDecodeWarps * kMaxQ * (D + 2) * (int)sizeof(float);    // per-warp partials
+}
+
+// n consecutive bf16 of shared memory (n = 1, 2, 4 or 8; aligned to n elements) as floats.
+template <int N>
+__device__ __forceinline__ void load_bf16(float *dst, const bf16 *src) {
+  if constexpr (N == 1) {
+    dst[0] = __bfloat162float(*src);
+  } else if constexpr (N == 2) {
+    const float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(src));
+    dst[0] = f.x;
+    dst[1] = f.y;
+  } else if constexpr (N == 4) {
+    const uint2 raw = *reinterpret_cast<const uint2 *>(src);
+    const __nv_bfloat162 *p = reinterpret_cast<const __nv_bfloat162 *>(&raw);
+    for (int e = 0; e < 2; e++) {
+      const float2 f = __bfloat1622float2(p[e]);
+      dst[2 * e] = f.x;
+      dst[2 * e + 1] = f.y;
+    }
+  } else {
+    static_assert(N == 8, "load_bf16: 1, 2, 4 or 8 elements");
+    const uint4 raw = *reinterpret_cast<const uint4 *>(src);
+    const __nv_bfloat162 *p = reinterpret_cast<const __nv_bfloat162 *>(&raw);
+    for (int e = 0; e < 4; e++) {
+      const float2 f = __bfloat1622float2(p[e]);
+      dst[2 * e] = f.x;
+      dst[2 * e + 1] = f.y;
+    }
+  }
+}
+
+__device__ __forceinline__ float warp_max(float x) {
+  for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+  return x;
+}
+__device__ __forceinline__ float warp_sum(float x) {
+  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+  return x;
+}
 
 template <int D>
 __global__ void __launch_bounds__(kDecodeWarps * 32)
     flash_decode_kernel(const bf16 *q, PagedBatch cache, float *partial, int n_heads, int max_splits, float scale_log2) {
-  constexpr int lanes = D / 8;          // lanes per token
-  constexpr int per_warp = 32 / lanes;  // tokens per warp step
-  __shared__ float sm_acc[kDecodeWarps][kMaxQ][D];
-  __shared__ float sm_max[kDecodeWarps][kMaxQ], sm_sum[kDecodeWarps][kMaxQ];
+  constexpr int kRow = D + 8;                   // shared row stride (bf16): conflict-free 16-byte reads
+  constexpr int kDims = D >= 32 ? D / 32 : 1;   // output dimensions per lane in P V
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  bf16 *ks = reinterpret_cast<bf16 *>(smem_raw);                  // [kDecodeSplitTokens][kRow]
+  bf16 *vs = ks + kDecodeSplitTokens * kRow;                      // [kDecodeSplitTokens][kRow]
+  float *qs = reinterpret_cast<float *>(vs + kDecodeSplitTokens * kRow);  // [kMaxQ][D], log2-scaled
+  float *ws = qs + kMaxQ * D;                                     // [kDecodeWarps][kMaxQ][D + 2]
 
   const int split = blockIdx.x, c = blockIdx.y, b = blockIdx.z;
   const int ch = cache.cache_heads[b];
@@ -232,100 +285,119 @@ __global__ void __launch_bounds__(kDecodeWarps * 32)
   const int len = desc[1];
   const int t0 = split * kDecodeSplitTokens;
   if (t0 >= len) return;
-  const int t1 = min(len, t0 + kDecodeSplitTokens);
+  const int n_tok = min(len - t0, kDecodeSplitTokens);
+  const int pt = cache.page_tokens;
   const int nq_all = n_heads / ch;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int sub = lane / lanes, part = lane % lanes;
-  const int pt = cache.page_tokens;
+
+  // The split's page ids first, in one coalesced read: looking each up in global memory inside
+  // the copy loop would put a dependent load before every cp.async.
+  __shared__ int32_t split_pages[kDecodeSplitTokens + 1];
+  const int first_page = t0 / pt, n_pages = (t0 + n_tok - 1) / pt - first_page + 1;
+  for (int i = threadIdx.x; i < n_pages; i += blockDim.x) split_pages[i] = table[first_page + i];
+  __syncthreads();
+  constexpr int chunks = D / 8;  // 16-byte pieces of a row
+  for (int i = threadIdx.x; i < kDecodeSplitTokens * chunks; i += blockDim.x) {
+    const int r = i / chunks, col = (i % chunks) * 8;
+    const bool ok = r < n_tok;
+    const int j = t0 + (ok ? r : 0);
+    const bf16 *kp = cache.pages + ((int64_t)split_pages[j / pt - first_page] * 2 * pt + j % pt) * D + col;
+    cp_async16(ks + r * kRow + col, kp, ok);
+    cp_async16(vs + r * kRow + col, kp + (int64_t)pt * D, ok);
+  }
+  cp_async_commit();
+
+  const int tok = warp * 32 + lane;  // the lane's token in the split
+  const bool valid = tok < n_tok;
+  const int warp_tokens = max(0, min(32, n_tok - warp * 32));
+  const int d0 = lane * kDims;       // the lane's first output dimension
+  const bool owns = d0 < D;
 
   for (int qh0 = 0; qh0 < nq_all; qh0 += kMaxQ) {
     const int nq = min(kMaxQ, nq_all - qh0);
-    float qr[kMaxQ][8], acc[kMaxQ][8], mx[kMaxQ], sum[kMaxQ];
-    for (int i = 0; i < kMaxQ; i++) {
-      mx[i] = -INFINITY;
-      sum[i] = 0.f;
-      for (int e = 0; e < 8; e++) acc[i][e] = qr[i][e] = 0.f;
-      if (i < nq) {
-        const int h = c * nq_all + qh0 + i;
-        const uint4 raw = *reinterpret_cast<const uint4 *>(q + ((int64_t)b * n_heads + h) * D + part * 8);
-        const bf16 *x = reinterpret_cast<const bf16 *>(&raw);
-        for (int e = 0; e < 8; e++) qr[i][e] = __bfloat162float(x[e]) * scale_log2;
-      }
+    __syncthreads();  // the previous group's qs and ws are consumed
+    for (int i = threadIdx.x; i < nq * D; i += blockDim.x) {
+      const int h = c * nq_all + qh0 + i / D;
+      qs[i] = __bfloat162float(q[((int64_t)b * n_heads + h) * D + i % D]) * scale_log2;
     }
-    for (int base = t0 + warp * per_warp; base < t1; base += kDecodeWarps * per_warp) {
-      const int j = base + sub;
-      const bool valid = j < t1;
-      float kf[8], vf[8];
-      if (valid) {
-        const bf16 *kp = cache.pages + ((int64_t)table[j / pt] * 2 * pt + j % pt) * D + part * 8;
-        const uint4 kraw = *reinterpret_cast<const uint4 *>(kp);
-        const uint4 vraw = *reinterpret_cast<const uint4 *>(kp + (int64_t)pt * D);
-        const bf16 *kx = reinterpret_cast<const bf16 *>(&kraw);
-        const bf16 *vx = reinterpret_cast<const bf16 *>(&vraw);
-        for (int e = 0; e < 8; e++) {
-          kf[e] = __bfloat162float(kx[e]);
-          vf[e] = __bfloat162float(vx[e]);
-        }
-      } else {
-        for (int e = 0; e < 8; e++) kf[e] = vf[e] = 0.f;
-      }
+    cp_async_wait<0>();
+    __syncthreads();
+
+    // Scores of the lane's token (log2 domain).
+    float s[kMaxQ];
+#pragma unroll
+    for (int i = 0; i < kMaxQ; i++) s[i] = 0.f;
+    const bf16 *krow = ks + tok * kRow;
+#pragma unroll 4
+    for (int col = 0; col < D; col += 8) {
+      float kf[8];
+      load_bf16<8>(kf, krow + col);
+#pragma unroll
       for (int i = 0; i < kMaxQ; i++) {
         if (i >= nq) break;
-        float s = 0.f;
-        for (int e = 0; e < 8; e++) s += qr[i][e] * kf[e];
-        for (int o = lanes / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-        if (!valid) continue;
-        const float new_max = fmaxf(mx[i], s);
-        const float alpha = exp2f(mx[i] - new_max), p = exp2f(s - new_max);
-        mx[i] = new_max;
-        sum[i] = sum[i] * alpha + p;
-        for (int e = 0; e < 8; e++) acc[i][e] = acc[i][e] * alpha + p * vf[e];
+        const float4 qa = *reinterpret_cast<const float4 *>(qs + i * D + col);
+        const float4 qb = *reinterpret_cast<const float4 *>(qs + i * D + col + 4);
+        s[i] += qa.x * kf[0] + qa.y * kf[1] + qa.z * kf[2] + qa.w * kf[3] + qb.x * kf[4] + qb.y * kf[5] +
+                qb.z * kf[6] + qb.w * kf[7];
       }
     }
-    // Merge the lane groups of the warp, then the warps.
-    for (int i = 0; i < nq; i++) {
-      for (int o = lanes; o < 32; o <<= 1) {
-        const float m2 = __shfl_xor_sync(0xffffffffu, mx[i], o);
-        const float s2 = __shfl_xor_sync(0xffffffffu, sum[i], o);
-        const float new_max = fmaxf(mx[i], m2);
-        const float a1 = mx[i] == -INFINITY ? 0.f : exp2f(mx[i] - new_max);
-        const float a2 = m2 == -INFINITY ? 0.f : exp2f(m2 - new_max);
-        for (int e = 0; e < 8; e++) {
-          const float other = __shfl_xor_sync(0xffffffffu, acc[i][e], o);
-          acc[i][e] = acc[i][e] * a1 + other * a2;
-        }
-        sum[i] = sum[i] * a1 + s2 * a2;
-        mx[i] = new_max;
+
+    // The warp's softmax over its tokens, then P V.
+    float m[kMaxQ], l[kMaxQ], p[kMaxQ], acc[kMaxQ][kDims];
+#pragma unroll
+    for (int i = 0; i < kMaxQ; i++) {
+      m[i] = -INFINITY;
+      l[i] = 0.f;
+      p[i] = 0.f;
+      for (int k = 0; k < kDims; k++) acc[i][k] = 0.f;
+      if (i >= nq || warp_tokens == 0) continue;
+      m[i] = warp_max(valid ? s[i] : -INFINITY);
+      p[i] = valid ? exp2f(s[i] - m[i]) : 0.f;
+      l[i] = warp_sum(p[i]);
+    }
+    for (int t = 0; t < warp_tokens; t++) {
+      float vf[kDims];
+      if (owns) load_bf16<kDims>(vf, vs + (warp * 32 + t) * kRow + d0);
+#pragma unroll
+      for (int i = 0; i < kMaxQ; i++) {
+        if (i >= nq) break;
+        const float pi = __shfl_sync(0xffffffffu, p[i], t);
+        if (owns)
+          for (int k = 0; k < kDims; k++) acc[i][k] += pi * vf[k];
       }
-      if (sub == 0) {
-        for (int e = 0; e < 8; e++) sm_acc[warp][i][part * 8 + e] = acc[i][e];
-        if (part == 0) {
-          sm_max[warp][i] = mx[i];
-          sm_sum[warp][i] = sum[i];
-        }
+    }
+
+    // Merge the warps into the split's partial.
+    for (int i = 0; i < nq; i++) {
+      float *w = ws + (warp * kMaxQ + i) * (D + 2);
+      if (owns)
+        for (int k = 0; k < kDims; k++) w[d0 + k] = acc[i][k];
+      if (lane == 0) {
+        w[D] = m[i];
+        w[D + 1] = l[i];
       }
     }
     __syncthreads();
     for (int idx = threadIdx.x; idx < nq * D; idx += blockDim.x) {
       const int i = idx / D, d = idx % D;
       float m_all = -INFINITY;
-      for (int w = 0; w < kDecodeWarps; w++) m_all = fmaxf(m_all, sm_max[w][i]);
-      float a = 0.f, l = 0.f;
-      for (int w = 0; w < kDecodeWarps; w++) {
-        if (sm_max[w][i] == -INFINITY) continue;
-        const float f = exp2f(sm_max[w][i] - m_all);
-        a += sm_acc[w][i][d] * f;
-        l += sm_sum[w][i] * f;
+      for (int wp = 0; wp < kDecodeWarps; wp++) m_all = fmaxf(m_all, ws[(wp * kMaxQ + i) * (D + 2) + D]);
+      float a = 0.f, sum = 0.f;
+      for (int wp = 0; wp < kDecodeWarps; wp++) {
+        const float *w = ws + (wp * kMaxQ + i) * (D + 2);
+        if (w[D] == -INFINITY) continue;
+        const float f = exp2f(w[D] - m_all);
+        a += w[d] * f;
+        sum += w[D + 1] * f;
       }
       const int h = c * nq_all + qh0 + i;
       float *dst = partial + (((int64_t)b * n_heads + h) * max_splits + split) * (D + 2);
       dst[d] = a;
       if (d == 0) {
         dst[D] = m_all;
-        dst[D + 1] = l;
+        dst[D + 1] = sum;
       }
     }
-    __syncthreads();
   }
 }
 
@@ -356,7 +428,10 @@ template <int D>
 void launch_decode(const bf16 *q, const PagedBatch &cache, float *partial, bf16 *out, int n_heads, cudaStream_t stream) {
   const int max_splits = (cache.max_len + kDecodeSplitTokens - 1) / kDecodeSplitTokens;
   const float scale_log2 = kLog2e / sqrtf((float)D);
-  flash_decode_kernel<D><<<dim3(max_splits, n_heads, cache.batch), kDecodeWarps * 32, 0, stream>>>(
+  constexpr int smem = decode_smem_bytes<D>();
+  check(cudaFuncSetAttribute(flash_decode_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem),
+        "flash_decode: shared memory size");
+  flash_decode_kernel<D><<<dim3(max_splits, n_heads, cache.batch), kDecodeWarps * 32, smem, stream>>>(
       q, cache, partial, n_heads, max_splits, scale_log2);
   check_launch("flash_decode");
   flash_decode_combine_kernel<D><<<dim3(n_heads, cache.batch), D < 32 ? 32 : D, 0, stream>>>(partial, cache, out,

@@ -36,7 +36,8 @@ struct PagedBatch {
   int batch;
   int max_len;  // longest cache head of the batch
 };
-constexpr int kDecodeSplitTokens = 256;
+// Tokens of one decode split (one block; a multiple of 32: one warp per 32 tokens).
+constexpr int kDecodeSplitTokens = 128;
 int64_t decode_partial_floats(int batch, int n_heads, int head_dim, int max_len);
 void flash_decode(const __nv_bfloat16 *q, const PagedBatch &cache, float *partial, __nv_bfloat16 *out, int n_heads,
                   int head_dim, cudaStream_t stream);

@@ -51,7 +51,7 @@ Bandwidth copy_bandwidth(double bytes, int iters) {
 }
 
 Bandwidth decode_attention_bandwidth(int batch, int n_heads, int n_kv_heads, int head_dim, int length, int page_tokens,
-                                     int iters) {
+                                     bool shuffled, int iters) {
   const int pages_per_head = (length + page_tokens - 1) / page_tokens;
   const int64_t n_pages = (int64_t)batch * n_kv_heads * pages_per_head;
   const size_t page_elems = (size_t)2 * page_tokens * head_dim;
@@ -59,7 +59,7 @@ Bandwidth decode_attention_bandwidth(int batch, int n_heads, int n_kv_heads, int
   check(cudaMemset(pages.as<void>(), 0x3c, pages.bytes()), "cudaMemset");  // small finite bf16 values
   std::vector<int32_t> order(n_pages);
   std::iota(order.begin(), order.end(), 0);
-  std::shuffle(order.begin(), order.end(), std::mt19937(1));
+  if (shuffled) std::shuffle(order.begin(), order.end(), std::mt19937(1));
   std::vector<int32_t> cache_heads(batch, n_kv_heads), desc((size_t)batch * n_heads * 2, 0), table;
   table.reserve(n_pages);
   for (int b = 0; b < batch; b++)

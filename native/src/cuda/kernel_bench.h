@@ -14,9 +14,10 @@ struct Bandwidth {
 Bandwidth copy_bandwidth(double bytes, int iters);
 
 // flash_decode of `batch` single-token queries over full per-KV-head caches of `length` tokens
-// (pages of page_tokens, scattered in a shuffled order as a long-running pool leaves them):
+// in pages of page_tokens: in pool order (each head's pages consecutive, as a fresh pool hands
+// them out) or shuffled (scattered over the whole pool, as a long-running one can leave them).
 // bytes counts the K and V of every cache head read once.
 Bandwidth decode_attention_bandwidth(int batch, int n_heads, int n_kv_heads, int head_dim, int length, int page_tokens,
-                                     int iters);
+                                     bool shuffled, int iters);
 
 }  // namespace hkv::cuda::bench
