@@ -15,14 +15,18 @@ FROM ${NODE_IMAGE} AS node
 FROM ${CUDA_DEVEL_IMAGE} AS build
 # 80 = A100, 86 = A10G/RTX A6000, 89 = L4/L40S, 90 = H100/H200.
 ARG CUDA_ARCHITECTURES="80;86;89;90"
-# CUDAARCHS is CMake's standard default for CMAKE_CUDA_ARCHITECTURES.
+# CUDAARCHS is CMake's standard default for CMAKE_CUDA_ARCHITECTURES. HEADKV_CUDA=ON: the addon
+# build (native/build-addon.js) compiles the CUDA backend with CMake and fails rather than fall
+# back to a CPU-only addon; HEADKV_NATIVE_ARCH=OFF: no -march=native for the build host's CPU.
 ENV CUDAARCHS=${CUDA_ARCHITECTURES} \
-    CXXFLAGS="-march=x86-64-v3"
+    CXXFLAGS="-march=x86-64-v3" \
+    HEADKV_CUDA=ON \
+    HEADKV_NATIVE_ARCH=OFF
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
     && apt-get update \
-    && apt-get install -y --no-install-recommends python3 make g++ \
+    && apt-get install -y --no-install-recommends python3 make g++ cmake \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
