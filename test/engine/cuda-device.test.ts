@@ -44,7 +44,13 @@ function cases(engine: Engine, count: number, length: number): SuiteCase[] {
   );
   return Array.from({ length: count }, (_, index) =>
     generateCase(
-      { task: index % 2 ? 'niah_multivalue' : 'niah_single', split: 'test', index, length, depth: (index % 5) / 4 },
+      {
+        task: index % 2 ? 'niah_multivalue' : 'niah_single',
+        split: 'test',
+        index,
+        length,
+        depth: (index % 5) / 4,
+      },
       (text) => counter(text) + 1,
     ),
   );
@@ -66,9 +72,10 @@ test('GPU answers equal CPU answers, alone and batched with HeadKV-R2', async (t
   const suiteCases = cases(gpu, 16, 2048);
   const { profile } = resolveProfile(undefined, MODEL_DIR, profileModelOf(gpu.info), 'headkv-r2');
   const plain = suiteCases.map((c): GenerateRequest => ({ prompt: c.prompt, maxTokens: 24 }));
-  const compressed = plain.map(
-    (r): GenerateRequest => ({ ...r, kv: { method: 'headkv-r2', kvSize: 64, headScores: headScoresOf(profile) } }),
-  );
+  const compressed = plain.map((r): GenerateRequest => ({
+    ...r,
+    kv: { method: 'headkv-r2', kvSize: 64, headScores: headScoresOf(profile) },
+  }));
 
   const alone: string[] = [];
   for (const request of plain.slice(0, 4)) alone.push(...(await answers(gpu, [request])));

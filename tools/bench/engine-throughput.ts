@@ -30,14 +30,18 @@ async function main(): Promise<void> {
   const newTokens = Number(values.new);
   const method = values.kv as KvMethod;
   if (method !== 'full' && method !== 'snapkv')
-    throw new Error(`engine-throughput: --kv must be full or snapkv (a random model has no head profile), got ${method}`);
+    throw new Error(
+      `engine-throughput: --kv must be full or snapkv (a random model has no head profile), got ${method}`,
+    );
 
   const t0 = performance.now();
   const engine = await Engine.load(values.model, { device, maxSequences: Number(values['max-sequences']) });
   const loadS = (performance.now() - t0) / 1e3;
   const random = new SeededRandom(7);
   const vocab = engine.info.vocabSize;
-  const prompts = Array.from({ length: docs }, () => Int32Array.from({ length: promptTokens }, () => random.int(vocab)));
+  const prompts = Array.from({ length: docs }, () =>
+    Int32Array.from({ length: promptTokens }, () => random.int(vocab)),
+  );
   try {
     const start = performance.now();
     const results = await Promise.all(
@@ -67,8 +71,12 @@ async function main(): Promise<void> {
         tokens_per_s: +(generated / wallS).toFixed(1),
         prompt_tokens_per_s: +((docs * promptTokens) / wallS).toFixed(0),
         docs_per_hour: Math.round((docs / wallS) * 3600),
-        mean_prefill_tokens_per_s: Math.round(results.reduce((s, r) => s + r.timings.prefillTokensPerS, 0) / docs),
-        mean_decode_tokens_per_s: +(results.reduce((s, r) => s + r.timings.decodeTokensPerS, 0) / docs).toFixed(1),
+        mean_prefill_tokens_per_s: Math.round(
+          results.reduce((s, r) => s + r.timings.prefillTokensPerS, 0) / docs,
+        ),
+        mean_decode_tokens_per_s: +(
+          results.reduce((s, r) => s + r.timings.decodeTokensPerS, 0) / docs
+        ).toFixed(1),
         kv_bytes_kept: results.reduce((s, r) => s + r.kv.bytesKept, 0),
         kv_bytes_full: results.reduce((s, r) => s + r.kv.bytesFull, 0),
         engine_stats: stats,
