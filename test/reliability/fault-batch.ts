@@ -4,10 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import * as assert from 'node:assert/strict';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { client, fastFleetEnv, jsonLines } from '../fleet/fleet-harness';
 import { REPO_ROOT } from '../helpers/repo-paths';
+import { freePort } from '../helpers/free-port';
 
 export const MODEL = 'tiny-random-llama';
 export type Api = ReturnType<typeof client>;
@@ -111,17 +111,6 @@ export function errorCodeOf(entry: Record<string, unknown>): string | undefined 
   if (error) return error.code;
   const response = entry.response as { body?: { error?: { code?: string } } } | null;
   return response?.body?.error?.code;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const COORDINATOR_MAIN = path.join(REPO_ROOT, 'dist', 'apps', 'coordinator', 'src', 'main.js');

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from '../helpers/free-port';
 
 export interface TlsFiles {
   ca: string;
@@ -23,17 +24,6 @@ export interface SecuredRedis {
 
 /** ACL lines of redis.conf: `user <name> on >password ~keys &channels +commands`. */
 export type AclUser = string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function openssl(dir: string, args: string[]): void {
   try {

@@ -13,7 +13,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,6 +30,7 @@ import {
 } from '../../test/fleet/fleet-harness';
 import { startRedis } from '../../test/helpers/redis';
 import { REPO_ROOT } from '../../test/helpers/repo-paths';
+import { freePort } from '../../test/helpers/free-port';
 
 const COORDINATOR_MAIN = path.join(REPO_ROOT, 'dist', 'apps', 'coordinator', 'src', 'main.js');
 const API_KEY = 'load-test-key';
@@ -47,17 +47,6 @@ function option(name: string, fallback: number): number {
 
 function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resident set size of a process, from /proc (Linux). */
