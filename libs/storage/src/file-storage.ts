@@ -3,6 +3,13 @@ export interface FileStorage {
   /** Human-readable description for start-up logs, e.g. "local directory var/files". */
   readonly description: string;
   put(key: string, data: Buffer): Promise<void>;
+  /**
+   * Stores the chunks as one object while they are produced, holding a bounded part of it in
+   * memory (the iterable is pulled one chunk at a time), and returns the bytes written. Like
+   * `put`, a reader sees the previous object (or none) until the new one is complete, and a
+   * failure or a crash partway never leaves a truncated object under `key`.
+   */
+  putStream(key: string, chunks: AsyncIterable<Buffer>): Promise<number>;
   /** Throws StorageNotFoundError when the key does not exist. */
   get(key: string): Promise<Buffer>;
   /** Deleting a missing key is not an error. */

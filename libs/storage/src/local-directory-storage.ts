@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { assertValidKey, StorageNotFoundError, type FileStorage } from './file-storage';
@@ -16,13 +16,37 @@ export class LocalDirectoryStorage implements FileStorage {
     return path.join(this.root, ...key.split('/'));
   }
 
+  /** A new name beside `target`: written first, then renamed, so a reader never sees a half-written file. */
+  private async temporaryBeside(target: string): Promise<string> {
+    await mkdir(path.dirname(target), { recursive: true });
+    return `${target}.${randomBytes(6).toString('hex')}.partial`;
+  }
+
   async put(key: string, data: Buffer): Promise<void> {
     const target = this.pathOf(key);
-    await mkdir(path.dirname(target), { recursive: true });
-    // Write then rename so that a reader never sees a half-written file.
-    const temporary = `${target}.${randomBytes(6).toString('hex')}.partial`;
+    const temporary = await this.temporaryBeside(target);
     await writeFile(temporary, data);
     await rename(temporary, target);
+  }
+
+  async putStream(key: string, chunks: AsyncIterable<Buffer>): Promise<number> {
+    const target = this.pathOf(key);
+    const temporary = await this.temporaryBeside(target);
+    const handle = await open(temporary, 'w');
+    let bytes = 0;
+    try {
+      for await (const chunk of chunks) {
+        await handle.write(chunk);
+        bytes += chunk.length;
+      }
+      await handle.close();
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    await rename(temporary, target);
+    return bytes;
   }
 
   async get(key: string): Promise<Buffer> {

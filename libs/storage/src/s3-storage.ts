@@ -1,12 +1,23 @@
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   NoSuchKey,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
+  type CompletedPart,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { assertValidKey, StorageNotFoundError, type FileStorage } from './file-storage';
+
+/**
+ * Bytes gathered before `putStream` uploads them as one part of a multipart upload: S3 wants at
+ * least 5 MiB per part but the last, and this is what one stream holds in memory at most.
+ */
+export const S3_PART_BYTES = 8 * 1024 * 1024;
 
 export interface S3StorageOptions {
   bucket: string;
@@ -37,6 +48,61 @@ export class S3Storage implements FileStorage {
     await this.client.send(
       new PutObjectCommand({ Bucket: this.options.bucket, Key: this.objectKey(key), Body: data }),
     );
+  }
+
+  /**
+   * A multipart upload of S3_PART_BYTES parts, completed after the last chunk (the object appears
+   * whole then, or not at all: a failure aborts the upload); a stream shorter than one part is a
+   * single PUT.
+   */
+  async putStream(key: string, chunks: AsyncIterable<Buffer>): Promise<number> {
+    const target = { Bucket: this.options.bucket, Key: this.objectKey(key) };
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let bytes = 0;
+    let uploadId: string | undefined;
+    const parts: CompletedPart[] = [];
+    const uploadPending = async (): Promise<void> => {
+      uploadId ??= (await this.client.send(new CreateMultipartUploadCommand(target))).UploadId;
+      const PartNumber = parts.length + 1;
+      const body = Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+      const { ETag } = await this.client.send(
+        new UploadPartCommand({ ...target, UploadId: uploadId, PartNumber, Body: body }),
+      );
+      parts.push({ ETag, PartNumber });
+    };
+    try {
+      for await (const chunk of chunks) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        bytes += chunk.length;
+        if (pendingBytes >= S3_PART_BYTES) await uploadPending();
+      }
+      if (uploadId === undefined) {
+        await this.put(key, Buffer.concat(pending));
+        return bytes;
+      }
+      if (pendingBytes > 0) await uploadPending();
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          ...target,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+      return bytes;
+    } catch (error) {
+      // The caller needs the error that stopped the stream; an abort that fails too leaves an
+      // incomplete upload, invisible to readers, for the bucket's lifecycle rule to remove.
+      if (uploadId !== undefined) {
+        await this.client
+          .send(new AbortMultipartUploadCommand({ ...target, UploadId: uploadId }))
+          .catch(() => undefined);
+      }
+      throw error;
+    }
   }
 
   async get(key: string): Promise<Buffer> {

@@ -6,6 +6,9 @@ import { MetadataRedis } from '../redis/metadata-redis';
 import { listPage } from '../http/list-page';
 import type { BatchPlan, StoredBatch } from './batch-plan';
 
+/** Statuses after the final transition: the files are written, the batch closed, its plan deleted. */
+export const ENDED_STATUSES: readonly BatchStatus[] = ['completed', 'failed', 'cancelled', 'expired'];
+
 /** Batch records in Redis, with status transitions that are atomic across coordinators. */
 @Injectable()
 export class BatchRecordsService {
@@ -55,10 +58,34 @@ export class BatchRecordsService {
    * Applies `change` if the batch's status is one of `from`; returns the updated batch, or null when
    * the status was something else. Optimistic (WATCH/MULTI), so concurrent transitions never interleave.
    */
-  async transition(
+  transition(
     batchId: string,
     from: readonly BatchStatus[],
     change: (batch: BatchObject) => void,
+  ): Promise<BatchObject | null> {
+    return this.transitionDeleting(batchId, from, change, []);
+  }
+
+  /**
+   * The final transition (to completed, failed, cancelled or expired): like `transition`, and the
+   * batch's plan is deleted in the same MULTI, so that an ended batch keeps no per-line state in
+   * Redis and a batch whose plan is gone has always ended (the finalizer relies on that).
+   */
+  end(
+    batchId: string,
+    from: readonly BatchStatus[],
+    change: (batch: BatchObject) => void,
+  ): Promise<BatchObject | null> {
+    return this.transitionDeleting(batchId, from, change, [
+      metadataKeys.batchPlan(this.config.queuePrefix, batchId),
+    ]);
+  }
+
+  private async transitionDeleting(
+    batchId: string,
+    from: readonly BatchStatus[],
+    change: (batch: BatchObject) => void,
+    deleted: string[],
   ): Promise<BatchObject | null> {
     const key = this.key(batchId);
     for (;;) {
@@ -74,7 +101,9 @@ export class BatchRecordsService {
         return null;
       }
       change(stored.batch);
-      const result = await this.redis.multi().set(key, JSON.stringify(stored)).exec();
+      const transaction = this.redis.multi().set(key, JSON.stringify(stored));
+      if (deleted.length > 0) transaction.del(...deleted);
+      const result = await transaction.exec();
       if (result !== null) return stored.batch;
     }
   }
@@ -90,6 +119,11 @@ export class BatchRecordsService {
     const stored = await this.loadPlan(batchId);
     if (stored === null) throw new Error(`batch ${batchId}: plan vanished while it was being stored`);
     return stored;
+  }
+
+  /** Deletes a plan stored again by a validation rerun that ran late, after the batch had ended. */
+  async deletePlan(batchId: string): Promise<void> {
+    await this.redis.del(metadataKeys.batchPlan(this.config.queuePrefix, batchId));
   }
 
   async loadPlan(batchId: string): Promise<BatchPlan | null> {

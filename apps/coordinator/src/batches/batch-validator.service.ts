@@ -22,7 +22,7 @@ import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinato
 import { FileRecordsService } from '../files/file-records.service';
 import { FleetRegistry } from '../fleet/fleet-registry.service';
 import { newId, unixSeconds } from '../http/new-id';
-import { BatchRecordsService } from './batch-records.service';
+import { BatchRecordsService, ENDED_STATUSES } from './batch-records.service';
 import type { BatchPlan } from './batch-plan';
 
 export const BATCH_FLOW_PRODUCER = 'headkv-batch-flow';
@@ -49,7 +49,7 @@ export class BatchValidator {
 
   /** Ends a batch that cannot run (bad file, or validation kept failing) with its errors. */
   async fail(batchId: string, errors: BatchValidationError[]): Promise<void> {
-    await this.records.transition(batchId, ['validating', 'cancelling'], (batch) => {
+    await this.records.end(batchId, ['validating', 'cancelling'], (batch) => {
       batch.status = 'failed';
       batch.failed_at = unixSeconds();
       batch.errors = { object: 'list', data: errors };
@@ -94,10 +94,15 @@ export class BatchValidator {
       record.request_counts = { total: lines.length, completed: 0, failed: plan.invalid.length };
     });
     const current = await this.records.load(batchId);
+    if (current === null || ENDED_STATUSES.includes(current.batch.status)) {
+      // A rerun that loaded the batch before it ended: its files are written, nothing is left to
+      // queue, and the plan savePlanOnce stored again is not needed.
+      return this.records.deletePlan(batchId);
+    }
     if ((await this.batchesQueue.getJob(batchParentJobId(batchId))) === undefined) {
       // Cancelled while validating: the flow still runs its finalizer so that every line gets its
       // error line.
-      const queued = current?.batch.status === 'in_progress' ? plan.queued : [];
+      const queued = current.batch.status === 'in_progress' ? plan.queued : [];
       const children = queued.map((item) => {
         const request = requests.get(item.line);
         if (request === undefined)

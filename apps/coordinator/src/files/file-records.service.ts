@@ -36,11 +36,34 @@ export class FileRecordsService {
     data: Buffer,
   ): Promise<FileObject> {
     await this.storage.put(this.storageKey(tenant, fileId), data);
+    return this.record(tenant, fileId, filename, purpose, data.length);
+  }
+
+  /** Like `save`, with the content written to storage as `chunks` produces it (batch output files). */
+  async saveStream(
+    tenant: string,
+    fileId: string,
+    filename: string,
+    purpose: FilePurpose,
+    chunks: AsyncIterable<Buffer>,
+  ): Promise<FileObject> {
+    const bytes = await this.storage.putStream(this.storageKey(tenant, fileId), chunks);
+    return this.record(tenant, fileId, filename, purpose, bytes);
+  }
+
+  /** The metadata of stored content; the file is listed only once its content is in storage. */
+  private async record(
+    tenant: string,
+    fileId: string,
+    filename: string,
+    purpose: FilePurpose,
+    bytes: number,
+  ): Promise<FileObject> {
     const now = Date.now();
     const file: FileObject = {
       id: fileId,
       object: 'file',
-      bytes: data.length,
+      bytes,
       created_at: unixSeconds(now),
       expires_at: null,
       filename,
