@@ -5,6 +5,10 @@
 //   bench_cpu headkv [--threads N] [--prompt N]
 //                                    bytes held and decode tokens/s at batch 1, 8 and 32, full cache
 //                                    vs headkv-r2 at kv_size 64 and 128, on one long prompt
+//   bench_cpu prefill --model DIR [--threads N] [--prompt N]
+//                                    full-cache prefill tokens/s of one random prompt on a model
+//                                    folder (e.g. models/headkv-tiny), where long prompts are
+//                                    dominated by attention
 //
 // Prints one JSON object per measurement on stdout (docs/benchmarks.md quotes them).
 #include <algorithm>
@@ -253,22 +257,43 @@ void bench_headkv(const fs::path &work, int threads, int n_prompt) {
   }
 }
 
+void bench_prefill(const fs::path &model_dir, int threads, int n_prompt) {
+  const headkv::Model model = open_model(model_dir, threads);
+  const hkv_model_info info = model.info();
+  hkv_context_params cp = hkv_context_default_params();
+  cp.kv_cache_bytes = int64_t(1) << 30;
+  headkv::Context ctx(model, cp);
+  hkv_sampling_params sp = hkv_sampling_default_params();
+  sp.max_new_tokens = 1;
+  const auto prompt = random_prompt(n_prompt, info.vocab_size, 11);
+  const int32_t id = ctx.add(prompt, sp, hkv_kv_default_params());
+  const auto t0 = Clock::now();
+  ctx.prefill(id);
+  const double prefill_s = seconds_since(t0);
+  std::printf("{\"bench\":\"prefill\",\"model\":\"%s\",\"threads\":%d,\"prompt_tokens\":%d,\"prefill_s\":%.2f,"
+              "\"prefill_tokens_per_s\":%.1f}\n",
+              model_dir.filename().string().c_str(), threads, n_prompt, prefill_s, n_prompt / prefill_s);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_cpu core|headkv [--threads N] [--prompt N] [--work DIR]\n");
+    std::fprintf(stderr, "usage: bench_cpu core|headkv|prefill [--threads N] [--prompt N] [--work DIR] [--model DIR]\n");
     return 2;
   }
   const std::string mode = argv[1];
   int threads = (int)std::max(1u, std::thread::hardware_concurrency());
   int prompt = 16384;
   fs::path work = fs::temp_directory_path() / "headkv-bench";
+  fs::path model_dir;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--threads") threads = std::atoi(argv[i + 1]);
     else if (flag == "--prompt") prompt = std::atoi(argv[i + 1]);
     else if (flag == "--work") work = argv[i + 1];
+    else if (flag == "--model") model_dir = argv[i + 1];
     else {
       std::fprintf(stderr, "bench_cpu: unknown flag %s\n", flag.c_str());
       return 2;
@@ -277,8 +302,14 @@ int main(int argc, char **argv) {
   try {
     if (mode == "core") bench_core(work, threads);
     else if (mode == "headkv") bench_headkv(work, threads, prompt);
-    else {
-      std::fprintf(stderr, "bench_cpu: unknown mode %s (core|headkv)\n", mode.c_str());
+    else if (mode == "prefill") {
+      if (model_dir.empty()) {
+        std::fprintf(stderr, "bench_cpu: prefill needs --model DIR\n");
+        return 2;
+      }
+      bench_prefill(model_dir, threads, prompt);
+    } else {
+      std::fprintf(stderr, "bench_cpu: unknown mode %s (core|headkv|prefill)\n", mode.c_str());
       return 2;
     }
   } catch (const headkv::Error &e) {
