@@ -5,17 +5,142 @@
 
 #include "cpu/ops.h"
 
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define HKV_AVX2 1
+#endif
+
 namespace hkv::cpu {
+
+namespace {
+
+// Keys (or values) per block: the block's rows (kKeyBlock x head_dim floats, 16 KiB at
+// head_dim 32) stay in L1 while every query row of the tile uses them, so each tile reads
+// its head's K and V from memory once however many rows it has.
+constexpr int kKeyBlock = 128;
+
+#ifdef HKV_AVX2
+// The 8 horizontal sums of a0..a7, as one vector: lane i = sum of ai's lanes. One reduction
+// tree for 8 dot products instead of 8 separate horizontal sums.
+inline __m256 hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m256 a5, __m256 a6, __m256 a7) {
+  const __m256 t0 = _mm256_hadd_ps(a0, a1), t1 = _mm256_hadd_ps(a2, a3);
+  const __m256 t2 = _mm256_hadd_ps(a4, a5), t3 = _mm256_hadd_ps(a6, a7);
+  // u0 = [low-half sums of a0..a3 | high-half sums of a0..a3], u1 the same for a4..a7.
+  const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+// s[j] = scale * dot(q, key j) for j in [j0, j1); head_dim is a multiple of 8. Eight keys at
+// a time with eight accumulators, so the FMAs of different keys overlap and the scores come
+// out as one vector store.
+void scores_avx2(const float *q, const float *k, int kv_stride, int head_dim, float scale, int j0, int j1, float *s) {
+  const __m256 vscale = _mm256_set1_ps(scale);
+  int j = j0;
+  for (; j + 8 <= j1; j += 8) {
+    const float *kj = k + (size_t)j * kv_stride;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    for (int d = 0; d < head_dim; d += 8) {
+      const __m256 qd = _mm256_loadu_ps(q + d);
+      a0 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kj + d), a0);
+      a1 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kj + kv_stride + d), a1);
+      a2 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kj + 2 * kv_stride + d), a2);
+      a3 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kj + 3 * kv_stride + d), a3);
+      a4 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kj + 4 * kv_stride + d), a4);
+      a5 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kj + 5 * kv_stride + d), a5);
+      a6 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kj + 6 * kv_stride + d), a6);
+      a7 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kj + 7 * kv_stride + d), a7);
+    }
+    _mm256_storeu_ps(s + j, _mm256_mul_ps(hsum8(a0, a1, a2, a3, a4, a5, a6, a7), vscale));
+  }
+  for (; j < j1; j++) s[j] = dot(q, k + (size_t)j * kv_stride, head_dim) * scale;
+}
+
+// out0/out1[0..8 * kChunks) += sum over j in [j0, j1) of w0[j] / w1[j] * v[j][0..8 * kChunks):
+// two query rows' output slices live in registers for the whole block, and every value load
+// feeds two FMAs (a per-key axpy loads and stores the output rows for every key).
+template <int kChunks>
+void weighted_values_2rows(const float *v, int kv_stride, const float *w0, const float *w1, int j0, int j1, float *out0,
+                           float *out1) {
+  __m256 o0[kChunks], o1[kChunks];
+  for (int c = 0; c < kChunks; c++) {
+    o0[c] = _mm256_loadu_ps(out0 + 8 * c);
+    o1[c] = _mm256_loadu_ps(out1 + 8 * c);
+  }
+  for (int j = j0; j < j1; j++) {
+    const float *vj = v + (size_t)j * kv_stride;
+    const __m256 x0 = _mm256_broadcast_ss(w0 + j), x1 = _mm256_broadcast_ss(w1 + j);
+    for (int c = 0; c < kChunks; c++) {
+      const __m256 vc = _mm256_loadu_ps(vj + 8 * c);
+      o0[c] = _mm256_fmadd_ps(x0, vc, o0[c]);
+      o1[c] = _mm256_fmadd_ps(x1, vc, o1[c]);
+    }
+  }
+  for (int c = 0; c < kChunks; c++) {
+    _mm256_storeu_ps(out0 + 8 * c, o0[c]);
+    _mm256_storeu_ps(out1 + 8 * c, o1[c]);
+  }
+}
+
+// The same over all of head_dim (a multiple of 8), in slices of at most 32 floats: 8
+// accumulators plus 4 value vectors fit the 16 AVX2 registers.
+void weighted_values(const float *v, int kv_stride, int head_dim, const float *w0, const float *w1, int j0, int j1,
+                     float *out0, float *out1) {
+  int d = 0;
+  for (; d + 32 <= head_dim; d += 32) weighted_values_2rows<4>(v + d, kv_stride, w0, w1, j0, j1, out0 + d, out1 + d);
+  switch ((head_dim - d) / 8) {
+    case 3: weighted_values_2rows<3>(v + d, kv_stride, w0, w1, j0, j1, out0 + d, out1 + d); break;
+    case 2: weighted_values_2rows<2>(v + d, kv_stride, w0, w1, j0, j1, out0 + d, out1 + d); break;
+    case 1: weighted_values_2rows<1>(v + d, kv_stride, w0, w1, j0, j1, out0 + d, out1 + d); break;
+    default: break;
+  }
+}
+
+// The whole tile on AVX2 (head_dim a multiple of 8): scores in key blocks, a softmax per row,
+// then weighted values in key blocks, by pairs of rows. Weights past a row's length are zero,
+// so a pair runs to its longer row's length; an odd last row pairs with itself and writes its
+// twin into spare_out (head_dim floats of scratch).
+void attend_rows_avx2(const float *q, int q_stride, int rows, const int *lens, int len_max, const float *k,
+                      const float *v, int kv_stride, int head_dim, float scale, float *out, int out_stride,
+                      float *const *s, float *spare_out) {
+  for (int j0 = 0; j0 < len_max; j0 += kKeyBlock)
+    for (int r = 0; r < rows; r++)
+      scores_avx2(q + (size_t)r * q_stride, k, kv_stride, head_dim, scale, j0, std::min(j0 + kKeyBlock, lens[r]),
+                  s[r]);
+  for (int r = 0; r < rows; r++) {
+    softmax(s[r], lens[r]);
+    std::fill(s[r] + lens[r], s[r] + len_max, 0.f);
+  }
+  for (int r = 0; r < rows; r++) std::fill(out + (size_t)r * out_stride, out + (size_t)r * out_stride + head_dim, 0.f);
+  for (int j0 = 0; j0 < len_max; j0 += kKeyBlock) {
+    for (int r = 0; r < rows; r += 2) {
+      const bool pair = r + 1 < rows;
+      const int j1 = std::min(j0 + kKeyBlock, pair ? std::max(lens[r], lens[r + 1]) : lens[r]);
+      weighted_values(v, kv_stride, head_dim, s[r], pair ? s[r + 1] : s[r], j0, j1, out + (size_t)r * out_stride,
+                      pair ? out + (size_t)(r + 1) * out_stride : spare_out);
+    }
+  }
+}
+#endif
+
+}  // namespace
 
 void attend_rows(const float *q, int q_stride, int rows, const int *lens, const float *k, const float *v, int kv_stride,
                  int head_dim, float scale, float *out, int out_stride, std::vector<float> &scratch) {
   int len_max = 0;
   for (int r = 0; r < rows; r++) len_max = std::max(len_max, lens[r]);
-  scratch.resize((size_t)kAttentionRows * len_max);
+  scratch.resize((size_t)kAttentionRows * len_max + head_dim);
   float *s[kAttentionRows];
   for (int r = 0; r < kAttentionRows; r++) s[r] = scratch.data() + (size_t)r * len_max;
 
-  // Scores: each key row is loaded once for all query rows.
+#ifdef HKV_AVX2
+  if (head_dim % 8 == 0) {
+    attend_rows_avx2(q, q_stride, rows, lens, len_max, k, v, kv_stride, head_dim, scale, out, out_stride, s,
+                     scratch.data() + (size_t)kAttentionRows * len_max);
+    return;
+  }
+#endif
+
+  // Portable path. Scores: each key row is loaded once for all query rows.
   for (int j = 0; j < len_max; j++) {
     const float *kj = k + (size_t)j * kv_stride;
     float acc[kAttentionRows];
