@@ -1,14 +1,14 @@
 // load-bounded-memory.test.ts: a 300-request batch through a coordinator and two real worker
 // processes on the tiny model, then the retention policy is checked in Redis: no finished request
-// job, no finished batch job and no batch results are left behind (removeOnComplete), so that
-// Redis holds a number of keys that does not grow with the requests served; and the output file
-// holds every custom_id exactly once. The 10,000-request version with memory sampling is
+// job, no finished batch job, no batch results (removeOnComplete) and no batch plan (deleted when
+// the batch ends) are left behind, so that Redis holds a number of keys that does not grow with
+// the requests served; and the output file holds every custom_id exactly once. The 10,000-request version with memory sampling is
 // tools/bench/load-10k.ts (docs/benchmarks.md).
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import IORedis from 'ioredis';
-import { BATCHES_QUEUE, REQUESTS_QUEUE } from '@headkv/queue';
+import { BATCHES_QUEUE, REQUESTS_QUEUE, metadataKeys } from '@headkv/queue';
 import {
   TINY_MODEL_DIR,
   chatLine,
@@ -113,6 +113,8 @@ test(`a ${REQUESTS}-request batch leaves no finished jobs or results in Redis an
       [],
       'request jobs remain',
     );
+    // The plan (one entry per line) goes with the batch's final transition.
+    assert.equal(await connection.exists(metadataKeys.batchPlan(prefix, batchId)), 0, 'the plan remains');
     assert.equal(await connection.zcard(`${prefix}:${REQUESTS_QUEUE}:completed`), 0);
     assert.equal(await connection.zcard(`${prefix}:${BATCHES_QUEUE}:completed`), 0);
     const all = await keys(connection, '*');
