@@ -50,10 +50,11 @@ function percentile(sorted: number[], fraction: number): number {
 }
 
 /** Resident set size of a process, from /proc (Linux). */
-function rssBytes(pid: number): number {
+/** A process's VmRSS (resident now) or VmHWM (the most it was ever resident) from /proc. */
+function residentBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
-  if (!match) throw new Error(`/proc/${pid}/status has no VmRSS line`);
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  if (!match) throw new Error(`/proc/${pid}/status has no ${field} line`);
   return Number(match[1]) * 1024;
 }
 
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
       samples.push({
         seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
         completed,
-        coordinatorRss: rssBytes(coordinator.pid ?? 0),
+        coordinatorRss: residentBytes(coordinator.pid ?? 0, 'VmRSS'),
         redisUsedMemory: Number(used?.[1] ?? NaN),
         redisKeys: await metrics.dbsize(),
       });
@@ -191,6 +192,8 @@ async function main(): Promise<void> {
     }
     const seconds = (performance.now() - started) / 1000;
     await sample(started, requests);
+    // Read before the output file is downloaded through the coordinator: the batch's own high water.
+    const coordinatorHighWater = residentBytes(coordinator.pid ?? 0, 'VmHWM');
     const counts = batch.request_counts as { total: number; completed: number; failed: number };
     if (batch.status !== 'completed')
       throw new Error(`batch ended ${batch.status}: ${JSON.stringify(counts)}`);
@@ -239,6 +242,7 @@ async function main(): Promise<void> {
         start: mib(samples[0].coordinatorRss),
         peak: mib(peak((s) => s.coordinatorRss)),
         end: mib(samples[samples.length - 1].coordinatorRss),
+        high_water: mib(coordinatorHighWater),
       },
       redis_used_memory_mib: {
         start: mib(samples[0].redisUsedMemory),
