@@ -22,7 +22,7 @@ import { errorLine, failureLine, outputLine } from './batch-result-lines';
  * storage per step: what finalization holds in memory is this many results, whatever the size of
  * the batch.
  */
-export const FINALIZE_LINES_PER_STEP = 500;
+const FINALIZE_LINES_PER_STEP = 500;
 
 function jsonl(lines: BatchOutputLine[]): Buffer {
   return Buffer.from(lines.map((line) => JSON.stringify(line) + '\n').join(''), 'utf8');
