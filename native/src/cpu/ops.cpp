@@ -46,9 +46,9 @@ void axpy(float a, const float *x, float *y, int n) {
 }
 
 void dot_rows(const float *x, const float *rows, int stride, int n_rows, int n, float *acc) {
-  int i = 0;
 #ifdef HKV_AVX2
   if (n_rows == 4) {
+    int i = 0;
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (; i + 8 <= n; i += 8) {
       const __m256 xv = _mm256_loadu_ps(x + i);
