@@ -32,9 +32,12 @@ inline __m256 hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m25
 
 // s[j] = scale * dot(q, key j) for j in [j0, j1); head_dim is a multiple of 8. Eight keys at
 // a time with eight accumulators, so the FMAs of different keys overlap and the scores come
-// out as one vector store.
-void scores_avx2(const float *q, const float *k, int kv_stride, int head_dim, float scale, int j0, int j1, float *s) {
+// out as one vector store. *max is raised to the largest score (the softmax's shift, found
+// here instead of in another pass over the row).
+void scores_avx2(const float *q, const float *k, int kv_stride, int head_dim, float scale, int j0, int j1, float *s,
+                 float *max) {
   const __m256 vscale = _mm256_set1_ps(scale);
+  __m256 vmax = _mm256_set1_ps(*max);
   int j = j0;
   for (; j + 8 <= j1; j += 8) {
     const float *kj = k + (size_t)j * kv_stride;
@@ -50,9 +53,17 @@ void scores_avx2(const float *q, const float *k, int kv_stride, int head_dim, fl
       a6 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kj + 6 * kv_stride + d), a6);
       a7 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kj + 7 * kv_stride + d), a7);
     }
-    _mm256_storeu_ps(s + j, _mm256_mul_ps(hsum8(a0, a1, a2, a3, a4, a5, a6, a7), vscale));
+    const __m256 sj = _mm256_mul_ps(hsum8(a0, a1, a2, a3, a4, a5, a6, a7), vscale);
+    _mm256_storeu_ps(s + j, sj);
+    vmax = _mm256_max_ps(vmax, sj);
   }
-  for (; j < j1; j++) s[j] = dot(q, k + (size_t)j * kv_stride, head_dim) * scale;
+  float lanes[8];
+  _mm256_storeu_ps(lanes, vmax);
+  for (float m : lanes) *max = std::max(*max, m);
+  for (; j < j1; j++) {
+    s[j] = dot(q, k + (size_t)j * kv_stride, head_dim) * scale;
+    *max = std::max(*max, s[j]);
+  }
 }
 
 // out0/out1[0..8 * kChunks) += sum over j in [j0, j1) of w0[j] / w1[j] * v[j][0..8 * kChunks):
@@ -95,19 +106,22 @@ void weighted_values(const float *v, int kv_stride, int head_dim, const float *w
   }
 }
 
-// The whole tile on AVX2 (head_dim a multiple of 8): scores in key blocks, a softmax per row,
-// then weighted values in key blocks, by pairs of rows. Weights past a row's length are zero,
-// so a pair runs to its longer row's length; an odd last row pairs with itself and writes its
-// twin into spare_out (head_dim floats of scratch).
+// The whole tile on AVX2 (head_dim a multiple of 8): scores in key blocks, their exps, then
+// weighted values in key blocks by pairs of rows, each output row divided by its sum of exps
+// at the end (the softmax's normalisation on head_dim floats instead of the row's length).
+// Weights past a row's length are zero, so a pair runs to its longer row's length; an odd last
+// row pairs with itself and writes its twin into spare_out (head_dim floats of scratch).
 void attend_rows_avx2(const float *q, int q_stride, int rows, const int *lens, int len_max, const float *k,
                       const float *v, int kv_stride, int head_dim, float scale, float *out, int out_stride,
                       float *const *s, float *spare_out) {
+  float max[kAttentionRows], sum[kAttentionRows];
+  std::fill(max, max + rows, -INFINITY);
   for (int j0 = 0; j0 < len_max; j0 += kKeyBlock)
     for (int r = 0; r < rows; r++)
       scores_avx2(q + (size_t)r * q_stride, k, kv_stride, head_dim, scale, j0, std::min(j0 + kKeyBlock, lens[r]),
-                  s[r]);
+                  s[r], &max[r]);
   for (int r = 0; r < rows; r++) {
-    softmax(s[r], lens[r]);
+    sum[r] = exp_sum(s[r], lens[r], max[r]);
     std::fill(s[r] + lens[r], s[r] + len_max, 0.f);
   }
   for (int r = 0; r < rows; r++) std::fill(out + (size_t)r * out_stride, out + (size_t)r * out_stride + head_dim, 0.f);
@@ -118,6 +132,11 @@ void attend_rows_avx2(const float *q, int q_stride, int rows, const int *lens, i
       weighted_values(v, kv_stride, head_dim, s[r], pair ? s[r + 1] : s[r], j0, j1, out + (size_t)r * out_stride,
                       pair ? out + (size_t)(r + 1) * out_stride : spare_out);
     }
+  }
+  for (int r = 0; r < rows; r++) {
+    const float inv = 1.0f / sum[r];
+    float *o = out + (size_t)r * out_stride;
+    for (int i = 0; i < head_dim; i++) o[i] *= inv;
   }
 }
 #endif

@@ -202,6 +202,31 @@ static inline float hmax(__m256 v) {
 }
 #endif
 
+float exp_sum(float *x, int n, float shift) {
+  int i = 0;
+  double sum = 0.0;
+#ifdef HKV_AVX2
+  // Eight float partial sums per block of 1024 entries, each block's total added in double:
+  // the rounding error stays that of a 128-term float sum however long the row is.
+  const __m256 vshift = _mm256_set1_ps(shift);
+  while (i + 8 <= n) {
+    const int block_end = std::min(n, i + 1024);
+    __m256 acc = _mm256_setzero_ps();
+    for (; i + 8 <= block_end; i += 8) {
+      const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vshift));
+      _mm256_storeu_ps(x + i, e);
+      acc = _mm256_add_ps(acc, e);
+    }
+    sum += hsum(acc);
+  }
+#endif
+  for (; i < n; i++) {
+    x[i] = std::exp(x[i] - shift);
+    sum += x[i];
+  }
+  return static_cast<float>(sum);
+}
+
 void softmax(float *x, int n) {
   int i = 0;
   float mx = -INFINITY;
@@ -214,29 +239,7 @@ void softmax(float *x, int n) {
 #endif
   for (; i < n; i++) mx = std::max(mx, x[i]);
 
-  i = 0;
-  double sum = 0.0;
-#ifdef HKV_AVX2
-  // Eight float partial sums per block of 1024 scores, each block's total added in double:
-  // the rounding error stays that of a 128-term float sum however long the row is.
-  const __m256 vmx = _mm256_set1_ps(mx);
-  while (i + 8 <= n) {
-    const int block_end = std::min(n, i + 1024);
-    __m256 acc = _mm256_setzero_ps();
-    for (; i + 8 <= block_end; i += 8) {
-      const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
-      _mm256_storeu_ps(x + i, e);
-      acc = _mm256_add_ps(acc, e);
-    }
-    sum += hsum(acc);
-  }
-#endif
-  for (; i < n; i++) {
-    x[i] = std::exp(x[i] - mx);
-    sum += x[i];
-  }
-
-  const float inv = static_cast<float>(1.0 / sum);
+  const float inv = 1.0f / exp_sum(x, n, mx);
   i = 0;
 #ifdef HKV_AVX2
   const __m256 vinv = _mm256_set1_ps(inv);

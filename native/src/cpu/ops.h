@@ -29,5 +29,9 @@ void silu_mul(ThreadPool &pool, float *gate, const float *up, int64_t count);
 
 // x[n] <- softmax(x[n]) in place (max-subtracted); returns nothing
 void softmax(float *x, int n);
+// x[n] <- exp(x[n] - shift) in place; returns their sum. Softmax without the max pass and the
+// normalisation, for callers that know the max and can divide later (attention divides its
+// head_dim outputs instead of its n weights).
+float exp_sum(float *x, int n, float shift);
 
 }  // namespace hkv::cpu
