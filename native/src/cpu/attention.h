@@ -11,7 +11,10 @@ namespace hkv::cpu {
 //   k,v: key/value j at k + j * kv_stride     [max(lens)][head_dim]
 //   out: row r at out + r * out_stride        [rows][head_dim]
 // Scores are scaled by `scale` and softmaxed per row in fp32. `scratch` is resized as needed.
-constexpr int kAttentionRows = 4;
+// Eight rows: every key/value block read into L1 serves eight queries, while the rows' scores
+// (8 x n floats, 256 KiB at 8K keys) still fit in L2; 8 rows took ~7% less CPU time than 4 at an
+// 8K prompt (docs/benchmarks.md).
+constexpr int kAttentionRows = 8;
 void attend_rows(const float *q, int q_stride, int rows, const int *lens, const float *k, const float *v, int kv_stride,
                  int head_dim, float scale, float *out, int out_stride, std::vector<float> &scratch);
 
