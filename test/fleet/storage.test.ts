@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
@@ -61,6 +62,52 @@ test('local directory storage: putStream writes the chunks in order and replaces
   }
 });
 
+/** How many of this process's file descriptors are open on `file` (Linux /proc). */
+async function openDescriptorsOn(file: string): Promise<number> {
+  const descriptors = await readdir('/proc/self/fd');
+  const targets = await Promise.all(
+    descriptors.map((fd) => readlink(path.join('/proc/self/fd', fd)).catch(() => '')),
+  );
+  return targets.filter((target) => target === file).length;
+}
+
+test('local directory storage: getStream reads the file in chunks and closes it when destroyed', async () => {
+  const root = await mkdtemp(path.join(tmpdir(), 'headkv-storage-'));
+  try {
+    const storage = new LocalDirectoryStorage(root);
+    const size = 300 * 1000;
+    await storage.putStream('tenant/out', chunks(300, 1000));
+
+    const whole = await storage.getStream('tenant/out');
+    assert.equal(whole.bytes, size);
+    const read: Buffer[] = [];
+    for await (const chunk of whole.stream) read.push(chunk as Buffer);
+    assert.ok(read.length > 1, `read in ${read.length} chunk(s)`);
+    assert.deepEqual(Buffer.concat(read), await storage.get('tenant/out'));
+
+    // A reader that stops after the first chunk (a client gone mid-download) releases the file.
+    const file = path.join(root, 'tenant', 'out');
+    const partial = await storage.getStream('tenant/out');
+    assert.equal(await openDescriptorsOn(file), 1, 'getStream opens the file before the first read');
+    await once(partial.stream, 'readable');
+    partial.stream.destroy();
+    await once(partial.stream, 'close');
+    assert.equal(await openDescriptorsOn(file), 0, 'the destroyed stream left its file open');
+
+    await storage.putStream('tenant/empty', chunks(0, 1));
+    const empty = await storage.getStream('tenant/empty');
+    assert.equal(empty.bytes, 0);
+    assert.equal((await empty.stream.toArray()).length, 0);
+
+    // Missing keys reject before any stream exists, so a caller can still answer 404.
+    await assert.rejects(storage.getStream('tenant/missing'), StorageNotFoundError);
+    await assert.rejects(storage.getStream('../escape'), /invalid storage key/);
+    assert.equal(await openDescriptorsOn(file), 0);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
 test('S3 storage maps keys under its prefix and reports connection failures', async () => {
   const storage = new S3Storage({
     bucket: 'files',
@@ -77,6 +124,8 @@ test('S3 storage maps keys under its prefix and reports connection failures', as
   assert.equal(storage.objectKey('t/f'), 'fleet/t/f');
   assert.throws(() => storage.objectKey('/abs'), /invalid storage key/);
   await assert.rejects(storage.get('t/f'), (error: unknown) => !(error instanceof StorageNotFoundError));
+  await assert.rejects(storage.getStream('t/f'), /ECONNREFUSED|connect/);
+  await assert.rejects(storage.getStream('../t'), /invalid storage key/);
   // Below one part a stream is one PUT, above it a multipart upload: both surface the network error.
   await assert.rejects(storage.putStream('t/f', chunks(3, 10)), /ECONNREFUSED|connect/);
   await assert.rejects(storage.putStream('t/f', chunks(3, S3_PART_BYTES / 2)), /ECONNREFUSED|connect/);

@@ -1,3 +1,15 @@
+import type { Readable } from 'node:stream';
+
+/** An object opened for reading: its size, known before the first byte is read, and its bytes. */
+export interface StoredObjectStream {
+  bytes: number;
+  /**
+   * The object's bytes, read as they are consumed. Destroying it (e.g. when the reader goes
+   * away) releases what it holds: the file handle, the HTTP connection to the object store.
+   */
+  stream: Readable;
+}
+
 /** Where uploaded batch inputs and generated output/error files live. */
 export interface FileStorage {
   /** Human-readable description for start-up logs, e.g. "local directory var/files". */
@@ -12,6 +24,11 @@ export interface FileStorage {
   putStream(key: string, chunks: AsyncIterable<Buffer>): Promise<number>;
   /** Throws StorageNotFoundError when the key does not exist. */
   get(key: string): Promise<Buffer>;
+  /**
+   * Opens the object for reading without loading it: a missing key rejects here with
+   * StorageNotFoundError, before any byte is read, so a caller can still answer with an error.
+   */
+  getStream(key: string): Promise<StoredObjectStream>;
   /** Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
 }

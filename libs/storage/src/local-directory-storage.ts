@@ -1,7 +1,12 @@
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { assertValidKey, StorageNotFoundError, type FileStorage } from './file-storage';
+import {
+  assertValidKey,
+  StorageNotFoundError,
+  type FileStorage,
+  type StoredObjectStream,
+} from './file-storage';
 
 /** Files in a directory of the local file system: the embedded default. */
 export class LocalDirectoryStorage implements FileStorage {
@@ -54,6 +59,24 @@ export class LocalDirectoryStorage implements FileStorage {
       return await readFile(this.pathOf(key));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageNotFoundError(key);
+      throw error;
+    }
+  }
+
+  /** The handle is opened here (a missing file rejects now) and closed when the stream ends or is destroyed. */
+  async getStream(key: string): Promise<StoredObjectStream> {
+    let handle;
+    try {
+      handle = await open(this.pathOf(key), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageNotFoundError(key);
+      throw error;
+    }
+    try {
+      const { size } = await handle.stat();
+      return { bytes: size, stream: handle.createReadStream() };
+    } catch (error) {
+      await handle.close();
       throw error;
     }
   }

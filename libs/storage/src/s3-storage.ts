@@ -11,7 +11,13 @@ import {
   type CompletedPart,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { assertValidKey, StorageNotFoundError, type FileStorage } from './file-storage';
+import { Readable } from 'node:stream';
+import {
+  assertValidKey,
+  StorageNotFoundError,
+  type FileStorage,
+  type StoredObjectStream,
+} from './file-storage';
 
 /**
  * Bytes gathered before `putStream` uploads them as one part of a multipart upload: S3 wants at
@@ -105,18 +111,40 @@ export class S3Storage implements FileStorage {
     }
   }
 
-  async get(key: string): Promise<Buffer> {
+  /** GetObject, with S3's "no such key" as StorageNotFoundError; the body is not read yet. */
+  private async getObject(key: string) {
     try {
       const result = await this.client.send(
         new GetObjectCommand({ Bucket: this.options.bucket, Key: this.objectKey(key) }),
       );
       if (!result.Body) throw new StorageNotFoundError(key);
-      return Buffer.from(await result.Body.transformToByteArray());
+      return { ...result, Body: result.Body };
     } catch (error) {
       if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey')
         throw new StorageNotFoundError(key);
       throw error;
     }
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const { Body } = await this.getObject(key);
+    return Buffer.from(await Body.transformToByteArray());
+  }
+
+  /**
+   * The GetObject response body as it arrives from the object store (in Node it is the HTTP
+   * response itself: destroying it closes that connection).
+   */
+  async getStream(key: string): Promise<StoredObjectStream> {
+    const { Body, ContentLength } = await this.getObject(key);
+    if (!(Body instanceof Readable) || ContentLength === undefined) {
+      // Only a misbehaving S3-compatible server or a non-Node runtime gets here; the body must not leak.
+      (Body as { destroy?: () => void }).destroy?.();
+      throw new Error(
+        `S3 GetObject of "${this.objectKey(key)}" returned no readable stream with a Content-Length`,
+      );
+    }
+    return { bytes: ContentLength, stream: Body };
   }
 
   async delete(key: string): Promise<void> {
