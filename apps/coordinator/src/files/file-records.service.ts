@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ApiError, FILE_PURPOSES, type FileObject, type FilePurpose, type ListPage } from '@headkv/api';
 import { metadataKeys } from '@headkv/queue';
-import { StorageNotFoundError, type FileStorage } from '@headkv/storage';
+import { StorageNotFoundError, type FileStorage, type StoredObjectStream } from '@headkv/storage';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator-config';
 import { MetadataRedis } from '../redis/metadata-redis';
 import { listPage } from '../http/list-page';
@@ -104,10 +104,30 @@ export class FileRecordsService {
     return stored.file;
   }
 
+  /** The whole content in memory: for batch input files, whose size the upload limit bounds. */
   async content(tenant: string, fileId: string): Promise<{ file: FileObject; data: Buffer }> {
     const file = await this.get(tenant, fileId);
+    const data = await this.fromStorage(fileId, () => this.storage.get(this.storageKey(tenant, fileId)));
+    return { file, data };
+  }
+
+  /**
+   * The content opened for reading, not read: downloads of output files of any size go through
+   * this. Every error a caller can still answer (unknown file, another tenant's, content missing)
+   * happens here, before a byte is sent.
+   */
+  async contentStream(tenant: string, fileId: string): Promise<{ file: FileObject } & StoredObjectStream> {
+    const file = await this.get(tenant, fileId);
+    const opened = await this.fromStorage(fileId, () =>
+      this.storage.getStream(this.storageKey(tenant, fileId)),
+    );
+    return { file, ...opened };
+  }
+
+  /** A file whose metadata exists but whose bytes do not is reported as not found. */
+  private async fromStorage<T>(fileId: string, read: () => Promise<T>): Promise<T> {
     try {
-      return { file, data: await this.storage.get(this.storageKey(tenant, fileId)) };
+      return await read();
     } catch (error) {
       if (error instanceof StorageNotFoundError) {
         throw ApiError.notFound(`The content of file ${fileId} is missing from storage`, 'file_id');

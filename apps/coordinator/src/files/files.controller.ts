@@ -5,6 +5,7 @@ import {
   Get,
   Headers,
   HttpCode,
+  Logger,
   Param,
   Post,
   Query,
@@ -21,11 +22,14 @@ import { CurrentTenant } from '../auth/tenant.decorator';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { parseLimit, parseOrder } from '../http/list-page';
 import { FileRecordsService } from './file-records.service';
+import { sendStream } from './send-stream';
 
 /** OpenAI Files API: /v1/files. */
 @Controller('v1/files')
 @UseGuards(ApiKeyGuard)
 export class FilesController {
+  private readonly logger = new Logger('files');
+
   constructor(
     private readonly files: FileRecordsService,
     private readonly idempotency: IdempotencyService,
@@ -75,10 +79,23 @@ export class FilesController {
     @Param('id') id: string,
     @Res() response: Response,
   ): Promise<void> {
-    const { file, data } = await this.files.content(tenant, id);
+    const { file, bytes, stream } = await this.files.contentStream(tenant, id);
     response.setHeader('Content-Type', 'application/octet-stream');
+    response.setHeader('Content-Length', bytes);
     response.setHeader('Content-Disposition', `attachment; filename="${file.filename.replace(/"/g, '')}"`);
-    response.send(data);
+    try {
+      await sendStream(stream, response);
+    } catch (error) {
+      if (!response.headersSent) {
+        // Nothing sent yet: the error filter answers with an OpenAI-style error body instead.
+        response.removeHeader('Content-Length');
+        response.removeHeader('Content-Disposition');
+        throw error;
+      }
+      this.logger.error(
+        `download of file ${id} cut after the headers: storage failed: ${(error as Error).message}`,
+      );
+    }
   }
 
   @Delete(':id')
