@@ -1,7 +1,9 @@
 // test_cpu_attention.cpp: the CPU attention tile (cpu::attend_rows) and softmax against a
 // double-precision reference, at the shapes the golden fixtures do not reach: rows past a key
-// block boundary (hundreds of keys), 1 to 4 rows of unequal lengths, head_dim 8 to 128 and
-// head_dims that are not a multiple of 8 (the portable path on every build).
+// block boundary (hundreds of keys), tiles of 1 to 32 rows of unequal lengths, rows of one query
+// head and of several query heads sharing the KV head (as prefill builds them under GQA),
+// head_dim 8 to 128 and head_dims that are not a multiple of 8 (the portable path on every
+// build).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -22,22 +24,31 @@ void check(bool ok, const char *what, double got, double limit) {
   }
 }
 
-// One tile: rows consecutive query positions ending at last_len keys, over a KV head inside
-// rows of kv_stride floats (as in prefill, where one token's K holds every KV head).
-void check_tile(std::mt19937 &rng, int head_dim, int rows, int last_len) {
-  const int kv_stride = 2 * head_dim + 3, q_stride = 3 * head_dim + 1, out_stride = head_dim + 5;
+// One tile: `positions` consecutive query positions ending at last_len keys, each with `heads`
+// query heads, over a KV head inside rows of kv_stride floats (as in prefill, where one
+// token's Q holds every query head and its K every KV head). Rows are position-major.
+void check_tile(std::mt19937 &rng, int head_dim, int heads, int positions, int last_len) {
+  const int rows = heads * positions;
+  const int kv_stride = 2 * head_dim + 3, q_stride = heads * head_dim + 1, out_stride = heads * head_dim + 5;
   const float scale = 1.0f / std::sqrt((float)head_dim);
   std::normal_distribution<float> normal(0.f, 1.f);
-  std::vector<float> q((size_t)rows * q_stride), k((size_t)last_len * kv_stride), v((size_t)last_len * kv_stride);
+  std::vector<float> qs((size_t)positions * q_stride), k((size_t)last_len * kv_stride), v((size_t)last_len * kv_stride);
   // Keys scaled up so that some rows are peaked (large score spread), as in a trained model.
-  for (auto &x : q) x = normal(rng);
+  for (auto &x : qs) x = normal(rng);
   for (auto &x : k) x = 2.f * normal(rng);
   for (auto &x : v) x = normal(rng);
+  std::vector<float> outs((size_t)positions * out_stride, NAN), scratch;
+  const float *q[hkv::cpu::kAttentionRows];
+  float *out[hkv::cpu::kAttentionRows];
   int lens[hkv::cpu::kAttentionRows] = {};
-  for (int r = 0; r < rows; r++) lens[r] = last_len - (rows - 1 - r);
-  std::vector<float> out((size_t)rows * out_stride, NAN), scratch;
-  hkv::cpu::attend_rows(q.data(), q_stride, rows, lens, k.data(), v.data(), kv_stride, head_dim, scale, out.data(),
-                        out_stride, scratch);
+  for (int t = 0; t < positions; t++)
+    for (int h = 0; h < heads; h++) {
+      const int r = t * heads + h;
+      q[r] = &qs[(size_t)t * q_stride + (size_t)h * head_dim];
+      out[r] = &outs[(size_t)t * out_stride + (size_t)h * head_dim];
+      lens[r] = last_len - (positions - 1 - t);
+    }
+  hkv::cpu::attend_rows(q, rows, lens, k.data(), v.data(), kv_stride, head_dim, scale, out, scratch);
 
   double worst = 0;
   for (int r = 0; r < rows; r++) {
@@ -45,7 +56,7 @@ void check_tile(std::mt19937 &rng, int head_dim, int rows, int last_len) {
     double mx = -INFINITY, sum = 0;
     for (int j = 0; j < lens[r]; j++) {
       double d = 0;
-      for (int i = 0; i < head_dim; i++) d += (double)q[(size_t)r * q_stride + i] * k[(size_t)j * kv_stride + i];
+      for (int i = 0; i < head_dim; i++) d += (double)q[r][i] * k[(size_t)j * kv_stride + i];
       p[j] = d * scale;
       mx = std::max(mx, p[j]);
     }
@@ -53,13 +64,13 @@ void check_tile(std::mt19937 &rng, int head_dim, int rows, int last_len) {
     for (int i = 0; i < head_dim; i++) {
       double o = 0;
       for (int j = 0; j < lens[r]; j++) o += p[j] / sum * v[(size_t)j * kv_stride + i];
-      const double diff = std::fabs(out[(size_t)r * out_stride + i] - o);
+      const double diff = std::fabs(out[r][i] - o);
       worst = std::max(worst, std::isnan(diff) ? INFINITY : diff);
     }
   }
   char what[128];
-  std::snprintf(what, sizeof what, "attend_rows head_dim %d rows %d len %d: max |out - reference|", head_dim, rows,
-                last_len);
+  std::snprintf(what, sizeof what, "attend_rows head_dim %d heads %d positions %d len %d: max |out - reference|",
+                head_dim, heads, positions, last_len);
   check(worst < 2e-5, what, worst, 2e-5);
 }
 
@@ -92,9 +103,10 @@ int main() {
   std::mt19937 rng(5);
   check_softmax(rng);
   for (int head_dim : {8, 16, 20, 32, 40, 64, 128})
-    for (int rows = 1; rows <= hkv::cpu::kAttentionRows; rows++)
-      for (int last_len : {rows, 9, 127, 128, 129, 300, 1100})
-        if (last_len >= rows) check_tile(rng, head_dim, rows, last_len);
+    for (int heads : {1, 4})
+      for (int positions = 1; positions * heads <= hkv::cpu::kAttentionRows; positions++)
+        for (int last_len : {positions, 9, 63, 64, 65, 300, 1100})
+          if (last_len >= positions) check_tile(rng, head_dim, heads, positions, last_len);
   if (failures) {
     std::fprintf(stderr, "test_cpu_attention: %d failures\n", failures);
     return 1;

@@ -14,10 +14,11 @@ namespace hkv::cpu {
 
 namespace {
 
-// Keys (or values) per block: the block's rows (kKeyBlock x head_dim floats, 16 KiB at
-// head_dim 32) stay in L1 while every query row of the tile uses them, so each tile reads
-// its head's K and V from memory once however many rows it has.
-constexpr int kKeyBlock = 128;
+// Keys (or values) per block: the block's rows (kKeyBlock x head_dim floats, 8 KiB at
+// head_dim 32) stay in L1 while every query row of the tile uses them, next to the tile's
+// scores of the block (kAttentionRows x kKeyBlock floats, 8 KiB), so each tile reads its KV
+// head's K and V from memory once however many rows it has.
+constexpr int kKeyBlock = 64;
 
 #ifdef HKV_AVX2
 // The 8 horizontal sums of a0..a7, as one vector: lane i = sum of ai's lanes. One reduction
@@ -30,16 +31,16 @@ inline __m256 hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m25
   return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
 }
 
-// s[j] = scale * dot(q, key j) for j in [j0, j1); head_dim is a multiple of 8. Eight keys at
+// s[j] = scale * dot(q, key j) for j in [0, n); head_dim is a multiple of 8. Eight keys at
 // a time with eight accumulators, so the FMAs of different keys overlap and the scores come
 // out as one vector store. *max is raised to the largest score (the softmax's shift, found
 // here instead of in another pass over the row).
-void scores_avx2(const float *q, const float *k, int kv_stride, int head_dim, float scale, int j0, int j1, float *s,
+void scores_avx2(const float *q, const float *k, int kv_stride, int head_dim, float scale, int n, float *s,
                  float *max) {
   const __m256 vscale = _mm256_set1_ps(scale);
   __m256 vmax = _mm256_set1_ps(*max);
-  int j = j0;
-  for (; j + 8 <= j1; j += 8) {
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
     const float *kj = k + (size_t)j * kv_stride;
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     for (int d = 0; d < head_dim; d += 8) {
@@ -60,24 +61,24 @@ void scores_avx2(const float *q, const float *k, int kv_stride, int head_dim, fl
   float lanes[8];
   _mm256_storeu_ps(lanes, vmax);
   for (float m : lanes) *max = std::max(*max, m);
-  for (; j < j1; j++) {
+  for (; j < n; j++) {
     s[j] = dot(q, k + (size_t)j * kv_stride, head_dim) * scale;
     *max = std::max(*max, s[j]);
   }
 }
 
-// out0/out1[0..8 * kChunks) += sum over j in [j0, j1) of w0[j] / w1[j] * v[j][0..8 * kChunks):
+// out0/out1[0..8 * kChunks) += sum over j in [0, n) of w0[j] / w1[j] * v[j][0..8 * kChunks):
 // two query rows' output slices live in registers for the whole block, and every value load
 // feeds two FMAs (a per-key axpy loads and stores the output rows for every key).
 template <int kChunks>
-void weighted_values_2rows(const float *v, int kv_stride, const float *w0, const float *w1, int j0, int j1, float *out0,
+void weighted_values_2rows(const float *v, int kv_stride, const float *w0, const float *w1, int n, float *out0,
                            float *out1) {
   __m256 o0[kChunks], o1[kChunks];
   for (int c = 0; c < kChunks; c++) {
     o0[c] = _mm256_loadu_ps(out0 + 8 * c);
     o1[c] = _mm256_loadu_ps(out1 + 8 * c);
   }
-  for (int j = j0; j < j1; j++) {
+  for (int j = 0; j < n; j++) {
     const float *vj = v + (size_t)j * kv_stride;
     const __m256 x0 = _mm256_broadcast_ss(w0 + j), x1 = _mm256_broadcast_ss(w1 + j);
     for (int c = 0; c < kChunks; c++) {
@@ -94,86 +95,101 @@ void weighted_values_2rows(const float *v, int kv_stride, const float *w0, const
 
 // The same over all of head_dim (a multiple of 8), in slices of at most 32 floats: 8
 // accumulators plus 4 value vectors fit the 16 AVX2 registers.
-void weighted_values(const float *v, int kv_stride, int head_dim, const float *w0, const float *w1, int j0, int j1,
+void weighted_values(const float *v, int kv_stride, int head_dim, const float *w0, const float *w1, int n,
                      float *out0, float *out1) {
   int d = 0;
-  for (; d + 32 <= head_dim; d += 32) weighted_values_2rows<4>(v + d, kv_stride, w0, w1, j0, j1, out0 + d, out1 + d);
+  for (; d + 32 <= head_dim; d += 32) weighted_values_2rows<4>(v + d, kv_stride, w0, w1, n, out0 + d, out1 + d);
   switch ((head_dim - d) / 8) {
-    case 3: weighted_values_2rows<3>(v + d, kv_stride, w0, w1, j0, j1, out0 + d, out1 + d); break;
-    case 2: weighted_values_2rows<2>(v + d, kv_stride, w0, w1, j0, j1, out0 + d, out1 + d); break;
-    case 1: weighted_values_2rows<1>(v + d, kv_stride, w0, w1, j0, j1, out0 + d, out1 + d); break;
+    case 3: weighted_values_2rows<3>(v + d, kv_stride, w0, w1, n, out0 + d, out1 + d); break;
+    case 2: weighted_values_2rows<2>(v + d, kv_stride, w0, w1, n, out0 + d, out1 + d); break;
+    case 1: weighted_values_2rows<1>(v + d, kv_stride, w0, w1, n, out0 + d, out1 + d); break;
     default: break;
   }
 }
 
-// The whole tile on AVX2 (head_dim a multiple of 8): scores in key blocks, their exps, then
-// weighted values in key blocks by pairs of rows, each output row divided by its sum of exps
-// at the end (the softmax's normalisation on head_dim floats instead of the row's length).
-// Weights past a row's length are zero, so a pair runs to its longer row's length; an odd last
-// row pairs with itself and writes its twin into spare_out (head_dim floats of scratch).
-void attend_rows_avx2(const float *q, int q_stride, int rows, const int *lens, int len_max, const float *k,
-                      const float *v, int kv_stride, int head_dim, float scale, float *out, int out_stride,
-                      float *const *s, float *spare_out) {
-  float max[kAttentionRows], sum[kAttentionRows];
-  std::fill(max, max + rows, -INFINITY);
-  for (int j0 = 0; j0 < len_max; j0 += kKeyBlock)
-    for (int r = 0; r < rows; r++)
-      scores_avx2(q + (size_t)r * q_stride, k, kv_stride, head_dim, scale, j0, std::min(j0 + kKeyBlock, lens[r]),
-                  s[r], &max[r]);
+// The whole tile on AVX2 (head_dim a multiple of 8), one key block at a time: every row's
+// scores of the block (and the block's max), then their exps against the row's running max,
+// then the weighted values by pairs of rows. When a block raises a row's max, the row's output
+// and sum so far are rescaled by exp(old max - new max) first (online softmax); each output row
+// is divided by its sum at the end. A row past its length gets zero weights, so a pair runs to
+// its longer row's length; an odd last row pairs with itself and writes its twin into
+// spare_out (head_dim floats of scratch). s holds kAttentionRows x kKeyBlock floats.
+void attend_rows_avx2(const float *const *q, int rows, const int *lens, int len_max, const float *k, const float *v,
+                      int kv_stride, int head_dim, float scale, float *const *out, float *s, float *spare_out) {
+  float max[kAttentionRows];
+  double sum[kAttentionRows];
   for (int r = 0; r < rows; r++) {
-    sum[r] = exp_sum(s[r], lens[r], max[r]);
-    std::fill(s[r] + lens[r], s[r] + len_max, 0.f);
+    max[r] = -INFINITY;
+    sum[r] = 0.0;
+    std::fill(out[r], out[r] + head_dim, 0.f);
   }
-  for (int r = 0; r < rows; r++) std::fill(out + (size_t)r * out_stride, out + (size_t)r * out_stride + head_dim, 0.f);
   for (int j0 = 0; j0 < len_max; j0 += kKeyBlock) {
+    const float *kb = k + (size_t)j0 * kv_stride;
+    for (int r = 0; r < rows; r++) {
+      float *sr = s + (size_t)r * kKeyBlock;
+      const int n = std::max(0, std::min(kKeyBlock, lens[r] - j0));
+      if (n > 0) {
+        float block_max = max[r];
+        scores_avx2(q[r], kb, kv_stride, head_dim, scale, n, sr, &block_max);
+        if (block_max > max[r]) {
+          // exp(-inf) = 0: a row's first block rescales its zero output and sum to zero.
+          const float rescale = std::exp(max[r] - block_max);
+          sum[r] *= rescale;
+          for (int i = 0; i < head_dim; i++) out[r][i] *= rescale;
+          max[r] = block_max;
+        }
+        sum[r] += exp_sum(sr, n, max[r]);
+      }
+      std::fill(sr + n, sr + kKeyBlock, 0.f);
+    }
+    const float *vb = v + (size_t)j0 * kv_stride;
     for (int r = 0; r < rows; r += 2) {
       const bool pair = r + 1 < rows;
-      const int j1 = std::min(j0 + kKeyBlock, pair ? std::max(lens[r], lens[r + 1]) : lens[r]);
-      weighted_values(v, kv_stride, head_dim, s[r], pair ? s[r + 1] : s[r], j0, j1, out + (size_t)r * out_stride,
-                      pair ? out + (size_t)(r + 1) * out_stride : spare_out);
+      const int n = std::min(kKeyBlock, (pair ? std::max(lens[r], lens[r + 1]) : lens[r]) - j0);
+      if (n <= 0) continue;
+      const float *sr = s + (size_t)r * kKeyBlock;
+      weighted_values(vb, kv_stride, head_dim, sr, pair ? sr + kKeyBlock : sr, n, out[r], pair ? out[r + 1] : spare_out);
     }
   }
   for (int r = 0; r < rows; r++) {
-    const float inv = 1.0f / sum[r];
-    float *o = out + (size_t)r * out_stride;
-    for (int i = 0; i < head_dim; i++) o[i] *= inv;
+    const float inv = (float)(1.0 / sum[r]);
+    for (int i = 0; i < head_dim; i++) out[r][i] *= inv;
   }
 }
 #endif
 
 }  // namespace
 
-void attend_rows(const float *q, int q_stride, int rows, const int *lens, const float *k, const float *v, int kv_stride,
-                 int head_dim, float scale, float *out, int out_stride, std::vector<float> &scratch) {
+void attend_rows(const float *const *q, int rows, const int *lens, const float *k, const float *v, int kv_stride,
+                 int head_dim, float scale, float *const *out, std::vector<float> &scratch) {
   int len_max = 0;
   for (int r = 0; r < rows; r++) len_max = std::max(len_max, lens[r]);
-  scratch.resize((size_t)kAttentionRows * len_max + head_dim);
-  float *s[kAttentionRows];
-  for (int r = 0; r < kAttentionRows; r++) s[r] = scratch.data() + (size_t)r * len_max;
 
 #ifdef HKV_AVX2
   if (head_dim % 8 == 0) {
-    attend_rows_avx2(q, q_stride, rows, lens, len_max, k, v, kv_stride, head_dim, scale, out, out_stride, s,
-                     scratch.data() + (size_t)kAttentionRows * len_max);
+    scratch.resize((size_t)kAttentionRows * kKeyBlock + head_dim);
+    attend_rows_avx2(q, rows, lens, len_max, k, v, kv_stride, head_dim, scale, out, scratch.data(),
+                     scratch.data() + (size_t)kAttentionRows * kKeyBlock);
     return;
   }
 #endif
 
-  // Portable path. Scores: each key row is loaded once for all query rows.
+  // Portable path: each row's whole score row, softmaxed, then its weighted values. Key j is
+  // read once for all rows (it stays in L1 across them), value j likewise.
+  scratch.resize((size_t)rows * len_max);
   for (int j = 0; j < len_max; j++) {
     const float *kj = k + (size_t)j * kv_stride;
-    float acc[kAttentionRows];
-    dot_rows(kj, q, q_stride, rows, head_dim, acc);
-    for (int r = 0; r < rows; r++) s[r][j] = acc[r] * scale;
+    for (int r = 0; r < rows; r++)
+      if (j < lens[r]) scratch[(size_t)r * len_max + j] = dot(q[r], kj, head_dim) * scale;
   }
-  for (int r = 0; r < rows; r++) softmax(s[r], lens[r]);
-
-  // Weighted values: each value row is loaded once for all query rows.
-  for (int r = 0; r < rows; r++) std::fill(out + (size_t)r * out_stride, out + (size_t)r * out_stride + head_dim, 0.f);
+  for (int r = 0; r < rows; r++) {
+    softmax(&scratch[(size_t)r * len_max], lens[r]);
+    std::fill(out[r], out[r] + head_dim, 0.f);
+  }
   for (int j = 0; j < len_max; j++) {
-    float w[kAttentionRows];
-    for (int r = 0; r < rows; r++) w[r] = j < lens[r] ? s[r][j] : 0.f;
-    axpy_rows(v + (size_t)j * kv_stride, w, out, out_stride, rows, head_dim);
+    const float *vj = v + (size_t)j * kv_stride;
+    for (int r = 0; r < rows; r++)
+      if (j < lens[r]) axpy(scratch[(size_t)r * len_max + j], vj, out[r], head_dim);
   }
 }
 

@@ -1,21 +1,22 @@
-// attention.h: softmax attention of a few query rows over one head's keys and values, sharing
-// every key and value load among the rows (the CPU analogue of a flash-attention tile).
+// attention.h: softmax attention of a tile of query rows over one KV head's keys and values,
+// sharing every key and value load among the rows (the CPU analogue of a flash-attention tile).
 #pragma once
 
 #include <vector>
 
 namespace hkv::cpu {
 
-// Up to kAttentionRows query rows of one head attend over keys/values [0, lens[r]) of one KV head.
-//   q:   row r at q + r * q_stride            [rows][head_dim]
-//   k,v: key/value j at k + j * kv_stride     [max(lens)][head_dim]
-//   out: row r at out + r * out_stride        [rows][head_dim]
-// Scores are scaled by `scale` and softmaxed per row in fp32. `scratch` is resized as needed.
-// Eight rows: every key/value block read into L1 serves eight queries, while the rows' scores
-// (8 x n floats, 256 KiB at 8K keys) still fit in L2; 8 rows took ~7% less CPU time than 4 at an
-// 8K prompt (docs/benchmarks.md).
-constexpr int kAttentionRows = 8;
-void attend_rows(const float *q, int q_stride, int rows, const int *lens, const float *k, const float *v, int kv_stride,
-                 int head_dim, float scale, float *out, int out_stride, std::vector<float> &scratch);
+// Up to kAttentionRows query rows attend over keys/values [0, lens[r]) of one KV head.
+//   q[r]:   row r's query                  [head_dim]
+//   k,v:    key/value j at k + j * kv_stride [max(lens)][head_dim]
+//   out[r]: row r's output                 [head_dim]
+// The rows may belong to different query heads of the KV head's group (grouped-query
+// attention): prefill puts every query head of a group in one tile, so each block of keys and
+// values is read from memory once for the whole group. Scores are scaled by `scale` and
+// softmaxed per row in fp32 (online: a running max and sum per row, so the tile's scores are
+// one key block per row whatever the length). `scratch` is resized as needed.
+constexpr int kAttentionRows = 32;
+void attend_rows(const float *const *q, int rows, const int *lens, const float *k, const float *v, int kv_stride,
+                 int head_dim, float scale, float *const *out, std::vector<float> &scratch);
 
 }  // namespace hkv::cpu

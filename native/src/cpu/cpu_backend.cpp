@@ -132,18 +132,32 @@ void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float 
         std::memcpy(&q_window[(size_t)(p - (n - window)) * q_dim], &a.q[(size_t)t * q_dim], sizeof(float) * q_dim);
     }
     // Causal attention of the chunk's queries over keys [0, own position], in tiles of
-    // consecutive positions of one head that share every key and value load.
-    const int tiles = (m + cpu::kAttentionRows - 1) / cpu::kAttentionRows;
-    pool_.parallel_for((int64_t)tiles * c.n_heads, 1, [&](int64_t i0, int64_t i1) {
+    // consecutive positions of every query head of one KV group (heads_per_tile of them), so
+    // each key and value block is read once for the whole group.
+    const int heads_per_tile = std::min(group, cpu::kAttentionRows);
+    const int tile_positions = cpu::kAttentionRows / heads_per_tile;
+    const int head_tiles = (group + heads_per_tile - 1) / heads_per_tile;
+    const int tiles = (m + tile_positions - 1) / tile_positions;
+    const int64_t tiles_per_step = (int64_t)c.n_kv_heads * head_tiles;
+    pool_.parallel_for((int64_t)tiles * tiles_per_step, 1, [&](int64_t i0, int64_t i1) {
       std::vector<float> scratch;
+      const float *q[cpu::kAttentionRows];
+      float *out[cpu::kAttentionRows];
+      int lens[cpu::kAttentionRows];
       for (int64_t i = i0; i < i1; i++) {
-        const int h = (int)(i % c.n_heads), g = h / group;
-        const int t0 = (int)(i / c.n_heads) * cpu::kAttentionRows;
-        const int rows = std::min(cpu::kAttentionRows, m - t0);
-        int lens[cpu::kAttentionRows];
-        for (int r = 0; r < rows; r++) lens[r] = c0 + t0 + r + 1;
-        cpu::attend_rows(&a.q[(size_t)t0 * q_dim + (size_t)h * hd], q_dim, rows, lens, &keys[(size_t)g * hd],
-                         &values[(size_t)g * hd], kv_dim, hd, scale, &a.att[(size_t)t0 * q_dim + (size_t)h * hd], q_dim,
+        const int g = (int)(i % tiles_per_step) / head_tiles;
+        const int h0 = g * group + (int)(i % tiles_per_step) % head_tiles * heads_per_tile;
+        const int heads = std::min(heads_per_tile, (g + 1) * group - h0);
+        const int t0 = (int)(i / tiles_per_step) * tile_positions;
+        const int positions_here = std::min(tile_positions, m - t0);
+        int rows = 0;
+        for (int t = t0; t < t0 + positions_here; t++)
+          for (int h = h0; h < h0 + heads; h++, rows++) {
+            q[rows] = &a.q[(size_t)t * q_dim + (size_t)h * hd];
+            out[rows] = &a.att[(size_t)t * q_dim + (size_t)h * hd];
+            lens[rows] = c0 + t + 1;
+          }
+        cpu::attend_rows(q, rows, lens, &keys[(size_t)g * hd], &values[(size_t)g * hd], kv_dim, hd, scale, out,
                          scratch);
       }
     });

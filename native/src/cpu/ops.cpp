@@ -45,38 +45,6 @@ void axpy(float a, const float *x, float *y, int n) {
   for (; i < n; i++) y[i] += a * x[i];
 }
 
-void dot_rows(const float *x, const float *rows, int stride, int n_rows, int n, float *acc) {
-  int r = 0;
-#ifdef HKV_AVX2
-  // Four rows at a time: each load of x feeds four FMAs.
-  for (; r + 4 <= n_rows; r += 4) {
-    const float *r0 = rows + (int64_t)r * stride;
-    int i = 0;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    for (; i + 8 <= n; i += 8) {
-      const __m256 xv = _mm256_loadu_ps(x + i);
-      a0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r0 + i), a0);
-      a1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r0 + stride + i), a1);
-      a2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r0 + 2 * stride + i), a2);
-      a3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r0 + 3 * stride + i), a3);
-    }
-    float *out = acc + r;
-    out[0] = hsum(a0);
-    out[1] = hsum(a1);
-    out[2] = hsum(a2);
-    out[3] = hsum(a3);
-    for (; i < n; i++)
-      for (int k = 0; k < 4; k++) out[k] += x[i] * r0[k * stride + i];
-  }
-#endif
-  for (; r < n_rows; r++) acc[r] = dot(x, rows + (int64_t)r * stride, n);
-}
-
-void axpy_rows(const float *x, const float *w, float *out, int stride, int n_rows, int n) {
-  for (int r = 0; r < n_rows; r++)
-    if (w[r] != 0.f) axpy(w[r], x, out + (int64_t)r * stride, n);
-}
-
 // Four weight rows against two inputs: eight running sums kept in registers, so every weight
 // and input load feeds several FMAs.
 static void kernel_4x2(const float *w, int k, const float *x0, const float *x1, float out[8]) {

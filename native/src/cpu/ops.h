@@ -12,11 +12,6 @@ float dot(const float *a, const float *b, int n);
 // y[n] += a * x[n]
 void axpy(float a, const float *x, float *y, int n);
 
-// acc[r] = dot(x, rows + r * stride) for r < n_rows: each load of x serves four rows.
-void dot_rows(const float *x, const float *rows, int stride, int n_rows, int n, float *acc);
-// out + r * stride += w[r] * x for r < n_rows.
-void axpy_rows(const float *x, const float *w, float *out, int stride, int n_rows, int n);
-
 // out[m][n] = x[m][k] . w[n][k]^T (+ bias[n]); threads split the n output columns so that each
 // weight row is read once for all m inputs (decode is bandwidth-bound on the weights).
 void matmul(ThreadPool &pool, float *out, const float *x, const float *w, const float *bias, int m, int n, int k);
