@@ -88,6 +88,7 @@ export class FilesController {
     } catch (error) {
       if (!response.headersSent) {
         // Nothing sent yet: the error filter answers with an OpenAI-style error body instead.
+        response.removeHeader('Content-Type');
         response.removeHeader('Content-Length');
         response.removeHeader('Content-Disposition');
         throw error;
