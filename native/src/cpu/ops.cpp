@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -75,7 +76,75 @@ static void kernel_4x2(const float *w, int k, const float *x0, const float *x1, 
   }
 }
 
+#ifdef HKV_AVX2
+// Inputs from which matmul packs weight panels (prefill chunks; decode batches below it read
+// each weight row once through kernel_4x2 without the packing pass).
+constexpr int kPanelMinRows = 16;
+// Columns per packed weight panel: two AVX2 vectors.
+constexpr int kPanelCols = 16;
+// Input rows per panel kernel call: 6 rows x 2 vectors = 12 accumulators, plus the 2 panel
+// vectors and a broadcast, within the 16 AVX2 registers.
+constexpr int kPanelRows = 6;
+
+// out[r][0..cols) = x[r] . panel^T (+ bias) for r < R, where panel[i][c] = w[j0 + c][i]: each
+// step over k loads 2 panel vectors and R broadcasts of x for 2R FMAs (an outer product), with
+// no horizontal sums.
+template <int R>
+void panel_kernel(const float *x, int k, const float *panel, const float *bias, int cols, float *out, int n) {
+  __m256 acc[R][2];
+  for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int i = 0; i < k; i++) {
+    const __m256 w0 = _mm256_loadu_ps(panel + (int64_t)i * kPanelCols);
+    const __m256 w1 = _mm256_loadu_ps(panel + (int64_t)i * kPanelCols + 8);
+    for (int r = 0; r < R; r++) {
+      const __m256 xr = _mm256_broadcast_ss(x + (int64_t)r * k + i);
+      acc[r][0] = _mm256_fmadd_ps(xr, w0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(xr, w1, acc[r][1]);
+    }
+  }
+  float row[kPanelCols];
+  for (int r = 0; r < R; r++) {
+    _mm256_storeu_ps(row, acc[r][0]);
+    _mm256_storeu_ps(row + 8, acc[r][1]);
+    for (int c = 0; c < cols; c++) out[(int64_t)r * n + c] = row[c] + (bias ? bias[c] : 0.f);
+  }
+}
+
+// matmul for many inputs (prefill chunks): each thread packs 16 weight rows at a time into a
+// k x 16 panel (the transpose, zero past n) and runs every input row against it, 6 rows per
+// kernel call. The packing costs one pass over the weights per call, small next to m x n x k.
+void matmul_panels(ThreadPool &pool, float *out, const float *x, const float *w, const float *bias, int m, int n, int k) {
+  const int64_t n_panels = (n + kPanelCols - 1) / kPanelCols;
+  pool.parallel_for(n_panels, 1, [&](int64_t p0, int64_t p1) {
+    std::vector<float> panel((size_t)k * kPanelCols);
+    for (int64_t p = p0; p < p1; p++) {
+      const int j0 = (int)p * kPanelCols, cols = std::min(kPanelCols, n - j0);
+      for (int c = 0; c < kPanelCols; c++)
+        for (int i = 0; i < k; i++) panel[(size_t)i * kPanelCols + c] = c < cols ? w[(int64_t)(j0 + c) * k + i] : 0.f;
+      const float *b = bias ? bias + j0 : nullptr;
+      int t = 0;
+      for (; t + kPanelRows <= m; t += kPanelRows)
+        panel_kernel<kPanelRows>(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n);
+      switch (m - t) {
+        case 5: panel_kernel<5>(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n); break;
+        case 4: panel_kernel<4>(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n); break;
+        case 3: panel_kernel<3>(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n); break;
+        case 2: panel_kernel<2>(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n); break;
+        case 1: panel_kernel<1>(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n); break;
+        default: break;
+      }
+    }
+  });
+}
+#endif
+
 void matmul(ThreadPool &pool, float *out, const float *x, const float *w, const float *bias, int m, int n, int k) {
+#ifdef HKV_AVX2
+  if (m >= kPanelMinRows) {
+    matmul_panels(pool, out, x, w, bias, m, n, k);
+    return;
+  }
+#endif
   // Columns in blocks of 4 rows of w; each thread owns a contiguous range of blocks. Inputs go
   // in tiles of kTileTokens rows that stay in L2 while the thread's weight rows stream past
   // them, so a large m (prefill) reads each weight row m / kTileTokens times and a small m
