@@ -105,7 +105,7 @@ int main() {
   for (int head_dim : {8, 16, 20, 32, 40, 64, 128})
     for (int heads : {1, 4})
       for (int positions = 1; positions * heads <= hkv::cpu::kAttentionRows; positions++)
-        for (int last_len : {positions, 9, 63, 64, 65, 300, 1100})
+        for (int last_len : {positions, 9, 64, 127, 128, 129, 300, 1100})
           if (last_len >= positions) check_tile(rng, head_dim, heads, positions, last_len);
   if (failures) {
     std::fprintf(stderr, "test_cpu_attention: %d failures\n", failures);

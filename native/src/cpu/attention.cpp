@@ -14,11 +14,12 @@ namespace hkv::cpu {
 
 namespace {
 
-// Keys (or values) per block: the block's rows (kKeyBlock x head_dim floats, 8 KiB at
-// head_dim 32) stay in L1 while every query row of the tile uses them, next to the tile's
-// scores of the block (kAttentionRows x kKeyBlock floats, 8 KiB), so each tile reads its KV
-// head's K and V from memory once however many rows it has.
-constexpr int kKeyBlock = 64;
+// Keys (or values) per block: the block's rows (kKeyBlock x head_dim floats, 16 KiB at
+// head_dim 32) stay in L1 while every query row of the tile uses them, so each tile reads its KV
+// head's K and V from memory once however many rows it has. The tile's scores of the block
+// (kAttentionRows x kKeyBlock floats, 16 KiB) mostly stay in L1 too; 128 took ~5% less CPU time
+// than 64 at an 8K prompt (docs/benchmarks.md).
+constexpr int kKeyBlock = 128;
 
 #ifdef HKV_AVX2
 // The 8 horizontal sums of a0..a7, as one vector: lane i = sum of ai's lanes. One reduction
