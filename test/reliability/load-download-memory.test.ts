@@ -170,7 +170,7 @@ test(`a ${FILE_MIB} MiB download holds less than ${HELD_LIMIT_BYTES / MIB} MiB i
   );
 });
 
-test('a client gone mid-download leaves no open file in the coordinator', async () => {
+test('a client gone mid-download, or a HEAD request, leaves no open file in the coordinator', async () => {
   const file = path.join(
     storageDir,
     new ApiKeyRegistry([KEY]).authenticate(`Bearer ${KEY}`, '127.0.0.1'),
@@ -191,10 +191,15 @@ test('a client gone mid-download leaves no open file in the coordinator', async 
     assert.ok(Date.now() < deadline, 'the coordinator still has the file open 10 s after the client left');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  // The coordinator still answers downloads after the one cut short.
-  const again = await download(KEY, LARGE_ID);
-  assert.equal(again.status, 200);
-  await again.body?.cancel();
+  // The coordinator still answers after the download cut short; HEAD gets the headers only.
+  const head = await fetch(`${baseUrl}/v1/files/${LARGE_ID}/content`, {
+    method: 'HEAD',
+    headers: { Authorization: `Bearer ${KEY}` },
+  });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-length'), String(FILE_MIB * MIB));
+  assert.equal((await head.arrayBuffer()).byteLength, 0);
+  assert.equal(await openDescriptorsOn(file), 0, 'HEAD left the file open');
 });
 
 test("a storage error before the headers is an OpenAI-style 500; another tenant's key gets a 404", async () => {

@@ -29,8 +29,10 @@ export type DownloadThreadMessage =
   | { kind: 'measured'; arrayBuffers: number; heapUsed: number }
   | { kind: 'stopped' };
 
-// A measurement after a full collection counts the buffers still referenced, not chunks already
-// sent and waiting to be collected, so it does not depend on when V8 last collected.
+// A measurement after full collections counts the buffers still referenced, not chunks already
+// sent and waiting to be collected, so it does not depend on when V8 last collected. Two: V8 frees
+// dead buffers' memory (and updates the count) on a background thread after a collection, and
+// the next collection waits for that to finish.
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
@@ -49,6 +51,7 @@ async function serveInThread({ redisUrl, prefix, storageDir, apiKeys }: Download
   const send = (message: DownloadThreadMessage) => port.postMessage(message);
   port.on('message', (request: DownloadThreadRequest) => {
     if (request === 'measure') {
+      collectGarbage();
       collectGarbage();
       const { arrayBuffers, heapUsed } = process.memoryUsage();
       send({ kind: 'measured', arrayBuffers, heapUsed });

@@ -80,12 +80,14 @@ export class FilesController {
     @Res() response: Response,
   ): Promise<void> {
     const { file, bytes, stream } = await this.files.contentStream(tenant, id);
-    response.setHeader('Content-Type', 'application/octet-stream');
-    response.setHeader('Content-Length', bytes);
-    response.setHeader('Content-Disposition', `attachment; filename="${file.filename.replace(/"/g, '')}"`);
     try {
+      response.setHeader('Content-Type', 'application/octet-stream');
+      response.setHeader('Content-Length', bytes);
+      response.setHeader('Content-Disposition', `attachment; filename="${file.filename.replace(/"/g, '')}"`);
       await sendStream(stream, response);
     } catch (error) {
+      // Whatever failed, the opened file (or S3 connection) must not outlive the request.
+      stream.destroy();
       if (!response.headersSent) {
         // Nothing sent yet: the error filter answers with an OpenAI-style error body instead.
         response.removeHeader('Content-Type');
