@@ -86,28 +86,61 @@ constexpr int kPanelCols = 16;
 // vectors and a broadcast, within the 16 AVX2 registers.
 constexpr int kPanelRows = 6;
 
-// out[r][0..cols) = x[r] . panel^T (+ bias) for r < R, where panel[i][c] = w[j0 + c][i]: each
-// step over k loads 2 panel vectors and R broadcasts of x for 2R FMAs (an outer product), with
-// no horizontal sums.
-template <int R>
-void panel_kernel(const float *x, int k, const float *panel, const float *bias, int cols, float *out, int n) {
-  __m256 acc[R][2];
-  for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+// out[r][0..cols) = acc0[r] | acc1[r] (+ bias) for r < rows: the kernels' results, stored
+// through a row buffer so that a panel's columns past n are dropped.
+void store_panel_rows(const __m256 *acc0, const __m256 *acc1, int rows, const float *bias, int cols, float *out, int n) {
+  float row[kPanelCols];
+  for (int r = 0; r < rows; r++) {
+    _mm256_storeu_ps(row, acc0[r]);
+    _mm256_storeu_ps(row + 8, acc1[r]);
+    for (int c = 0; c < cols; c++) out[(int64_t)r * n + c] = row[c] + (bias ? bias[c] : 0.f);
+  }
+}
+
+// out[r][0..cols) = x[r] . panel^T (+ bias) for r < 6, where panel[i][c] = w[j0 + c][i]: each
+// step over k loads 2 panel vectors and 6 broadcasts of x for 12 FMAs (an outer product), with
+// no horizontal sums. The accumulators are named variables: as an array, GCC kept them in
+// memory and stored all 12 on every step (about 2x the time).
+void panel_kernel_6(const float *x, int k, const float *panel, const float *bias, int cols, float *out, int n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+  __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0;
+  const float *x0 = x, *x1 = x + k, *x2 = x + 2 * (int64_t)k, *x3 = x + 3 * (int64_t)k, *x4 = x + 4 * (int64_t)k,
+              *x5 = x + 5 * (int64_t)k;
   for (int i = 0; i < k; i++) {
     const __m256 w0 = _mm256_loadu_ps(panel + (int64_t)i * kPanelCols);
     const __m256 w1 = _mm256_loadu_ps(panel + (int64_t)i * kPanelCols + 8);
-    for (int r = 0; r < R; r++) {
-      const __m256 xr = _mm256_broadcast_ss(x + (int64_t)r * k + i);
-      acc[r][0] = _mm256_fmadd_ps(xr, w0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(xr, w1, acc[r][1]);
-    }
+    __m256 xr = _mm256_broadcast_ss(x0 + i);
+    a0 = _mm256_fmadd_ps(xr, w0, a0);
+    b0 = _mm256_fmadd_ps(xr, w1, b0);
+    xr = _mm256_broadcast_ss(x1 + i);
+    a1 = _mm256_fmadd_ps(xr, w0, a1);
+    b1 = _mm256_fmadd_ps(xr, w1, b1);
+    xr = _mm256_broadcast_ss(x2 + i);
+    a2 = _mm256_fmadd_ps(xr, w0, a2);
+    b2 = _mm256_fmadd_ps(xr, w1, b2);
+    xr = _mm256_broadcast_ss(x3 + i);
+    a3 = _mm256_fmadd_ps(xr, w0, a3);
+    b3 = _mm256_fmadd_ps(xr, w1, b3);
+    xr = _mm256_broadcast_ss(x4 + i);
+    a4 = _mm256_fmadd_ps(xr, w0, a4);
+    b4 = _mm256_fmadd_ps(xr, w1, b4);
+    xr = _mm256_broadcast_ss(x5 + i);
+    a5 = _mm256_fmadd_ps(xr, w0, a5);
+    b5 = _mm256_fmadd_ps(xr, w1, b5);
   }
-  float row[kPanelCols];
-  for (int r = 0; r < R; r++) {
-    _mm256_storeu_ps(row, acc[r][0]);
-    _mm256_storeu_ps(row + 8, acc[r][1]);
-    for (int c = 0; c < cols; c++) out[(int64_t)r * n + c] = row[c] + (bias ? bias[c] : 0.f);
+  const __m256 acc0[6] = {a0, a1, a2, a3, a4, a5}, acc1[6] = {b0, b1, b2, b3, b4, b5};
+  store_panel_rows(acc0, acc1, 6, bias, cols, out, n);
+}
+
+// The same for one input row (the rows past the last multiple of 6).
+void panel_kernel_1(const float *x, int k, const float *panel, const float *bias, int cols, float *out, int n) {
+  __m256 a = _mm256_setzero_ps(), b = a;
+  for (int i = 0; i < k; i++) {
+    const __m256 xr = _mm256_broadcast_ss(x + i);
+    a = _mm256_fmadd_ps(xr, _mm256_loadu_ps(panel + (int64_t)i * kPanelCols), a);
+    b = _mm256_fmadd_ps(xr, _mm256_loadu_ps(panel + (int64_t)i * kPanelCols + 8), b);
   }
+  store_panel_rows(&a, &b, 1, bias, cols, out, n);
 }
 
 // matmul for many inputs (prefill chunks): each thread packs 16 weight rows at a time into a
@@ -124,15 +157,8 @@ void matmul_panels(ThreadPool &pool, float *out, const float *x, const float *w,
       const float *b = bias ? bias + j0 : nullptr;
       int t = 0;
       for (; t + kPanelRows <= m; t += kPanelRows)
-        panel_kernel<kPanelRows>(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n);
-      switch (m - t) {
-        case 5: panel_kernel<5>(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n); break;
-        case 4: panel_kernel<4>(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n); break;
-        case 3: panel_kernel<3>(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n); break;
-        case 2: panel_kernel<2>(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n); break;
-        case 1: panel_kernel<1>(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n); break;
-        default: break;
-      }
+        panel_kernel_6(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n);
+      for (; t < m; t++) panel_kernel_1(x + (int64_t)t * k, k, panel.data(), b, cols, out + (int64_t)t * n + j0, n);
     }
   });
 }
