@@ -1,3 +1,4 @@
+import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -97,6 +98,23 @@ export function client(baseUrl: string, apiKey: string | null) {
       return { status: response.status, body: await response.text() };
     },
   };
+}
+
+/** A batch as the API returns it. */
+export type BatchRecord = Record<string, unknown> & { id: string; status: string };
+
+/** Uploads `content` as a batch input file and creates a 24 h chat-completions batch on it;
+ * returns the batch as created (status validating). */
+export async function submitBatch(api: ReturnType<typeof client>, content: string): Promise<BatchRecord> {
+  const uploaded = await api.upload(content);
+  assert.equal(uploaded.status, 200, JSON.stringify(uploaded.body));
+  const created = await api.json('POST', '/v1/batches', {
+    input_file_id: uploaded.body.id,
+    endpoint: '/v1/chat/completions',
+    completion_window: '24h',
+  });
+  assert.equal(created.status, 200, JSON.stringify(created.body));
+  return created.body as BatchRecord;
 }
 
 /** Polls a batch until it reaches a terminal status. */

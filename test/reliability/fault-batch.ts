@@ -5,13 +5,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { client, fastFleetEnv, jsonLines } from '../fleet/fleet-harness';
+import { client, fastFleetEnv, jsonLines, type BatchRecord } from '../fleet/fleet-harness';
+
+export { submitBatch, type BatchRecord } from '../fleet/fleet-harness';
 import { REPO_ROOT } from '../helpers/repo-paths';
 import { freePort } from '../helpers/free-port';
 
 export const MODEL = 'tiny-random-llama';
 export type Api = ReturnType<typeof client>;
-export type BatchRecord = Record<string, unknown> & { id: string; status: string };
 
 const ENDED = ['completed', 'failed', 'cancelled', 'expired'];
 
@@ -34,19 +35,6 @@ export function requestLine(index: number, body: Record<string, unknown> = {}): 
 
 export function batchFile(lines: string[]): string {
   return lines.join('\n') + '\n';
-}
-
-/** Uploads the file and creates the batch; returns the batch as created (status validating). */
-export async function submitBatch(api: Api, content: string): Promise<BatchRecord> {
-  const uploaded = await api.upload(content);
-  assert.equal(uploaded.status, 200, JSON.stringify(uploaded.body));
-  const created = await api.json('POST', '/v1/batches', {
-    input_file_id: uploaded.body.id,
-    endpoint: '/v1/chat/completions',
-    completion_window: '24h',
-  });
-  assert.equal(created.status, 200, JSON.stringify(created.body));
-  return created.body as BatchRecord;
 }
 
 export async function getBatch(api: Api, batchId: string): Promise<BatchRecord> {

@@ -22,6 +22,7 @@ import {
   waitForWorkers,
   type TestCoordinator,
   type WorkerProcess,
+  submitBatch,
 } from '../fleet/fleet-harness';
 
 const REQUESTS = 300;
@@ -68,15 +69,7 @@ test(`a ${REQUESTS}-request batch leaves no finished jobs or results in Redis an
   const lines = Array.from({ length: REQUESTS }, (_, i) =>
     chatLine(`req-${i}`, model, `request ${i}`, { max_tokens: 1 }),
   );
-  const file = await api.upload(lines.join('\n') + '\n');
-  assert.equal(file.status, 200, JSON.stringify(file.body));
-  const created = await api.json('POST', '/v1/batches', {
-    input_file_id: file.body.id,
-    endpoint: '/v1/chat/completions',
-    completion_window: '24h',
-  });
-  assert.equal(created.status, 200, JSON.stringify(created.body));
-  const batchId = created.body.id as string;
+  const batchId = (await submitBatch(api, lines.join('\n') + '\n')).id;
   const batch = await waitForBatch(api, batchId, 180000);
   assert.equal(batch.status, 'completed', JSON.stringify(batch));
 

@@ -27,6 +27,7 @@ import {
   jsonLines,
   waitForBatch,
   waitForWorkers,
+  submitBatch,
 } from '../fleet/fleet-harness';
 import { startSecuredRedis, type SecuredRedis } from './security-redis-server';
 
@@ -143,15 +144,7 @@ test('logs and spans hold no API key, Redis password, prompt or completion', asy
     }),
   );
   lines.push(`{"custom_id": "broken", "body": ${PROMPTS.malformed}`);
-  const file = await api.upload(lines.join('\n') + '\n');
-  assert.equal(file.status, 200, JSON.stringify(file.body));
-  const created = await api.json('POST', '/v1/batches', {
-    input_file_id: file.body.id,
-    endpoint: '/v1/chat/completions',
-    completion_window: '24h',
-  });
-  assert.equal(created.status, 200, JSON.stringify(created.body));
-  const batch = await waitForBatch(api, created.body.id, 120000);
+  const batch = await waitForBatch(api, (await submitBatch(api, lines.join('\n') + '\n')).id, 120000);
   assert.equal(batch.status, 'completed');
   const output = jsonLines((await api.text(`/v1/files/${batch.output_file_id}/content`)).body);
   assert.equal(output.length, 3);

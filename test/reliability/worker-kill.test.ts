@@ -16,6 +16,7 @@ import {
   waitForWorkers,
   type TestCoordinator,
   type WorkerProcess,
+  submitBatch,
 } from '../fleet/fleet-harness';
 
 const MODEL = 'tiny-random-llama';
@@ -74,15 +75,7 @@ after(async () => {
 test(`${KILLS} SIGKILLs of workers during a ${LINES}-line batch: every custom_id exactly once`, async () => {
   const api = client(coordinator.baseUrl, 'fault');
   const content = Array.from({ length: LINES }, (_, i) => inputLine(i)).join('\n') + '\n';
-  const uploaded = await api.upload(content);
-  assert.equal(uploaded.status, 200, JSON.stringify(uploaded.body));
-  const created = await api.json('POST', '/v1/batches', {
-    input_file_id: uploaded.body.id,
-    endpoint: '/v1/chat/completions',
-    completion_window: '24h',
-  });
-  assert.equal(created.status, 200, JSON.stringify(created.body));
-  const batchId = created.body.id as string;
+  const batchId = (await submitBatch(api, content)).id;
 
   const random = seededRandom(SEED);
   let killed = 0;
