@@ -88,6 +88,17 @@ async function waitForState(
   }
 }
 
+/** Polls until the job has been found stalled `count` times, or is gone (completed). */
+async function waitForStalls(jobId: string, count: number): Promise<void> {
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const job = await requests.getJob(jobId);
+    if (!job || (job.stalledCounter ?? 0) >= count) return;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} was not found stalled ${count} time(s)`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 test(`a request whose worker dies every time it runs is quarantined after ${QUARANTINE_AFTER} crashes; the batch completes`, async () => {
   const ids = Array.from({ length: LINES }, (_, i) => customIdOf(i));
   const lines = ids.map((_, i) => requestLine(i, i === POISON_LINE - 1 ? POISON_BODY : {}));
@@ -112,8 +123,10 @@ test(`a request whose worker dies every time it runs is quarantined after ${QUAR
     worker.child.kill('SIGKILL');
     crashes++;
     worker = startWorker();
-    // Back in the queue once its lock lapses and the new worker's stalled check finds it.
-    await waitForState(poisonJob, (s) => s !== 'active', 'left the dead worker');
+    // Back in the queue once its lock lapses and the new worker's stalled check finds it. Wait on
+    // the job's stall count, not its state: the new worker can take it again between two polls,
+    // so a poll may never see it waiting.
+    await waitForStalls(poisonJob, crashes);
   }
   assert.equal(crashes, QUARANTINE_AFTER);
   assert.equal(final, 'failed', 'the request ran again instead of being quarantined');
