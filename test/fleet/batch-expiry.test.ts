@@ -12,6 +12,7 @@ import {
   testRedis,
   waitForBatch,
   type TestCoordinator,
+  submitBatch,
 } from './fleet-harness';
 
 let redis: RedisServer;
@@ -31,17 +32,13 @@ after(async () => {
 test('a batch still waiting when its window closes ends expired, every line in the error file', async () => {
   const api = client(coordinator.baseUrl, 'tenant-expiry');
   const lines = ['a', 'b', 'c'].map((id) => chatLine(id, 'tiny-random-llama', 'hello')).join('\n');
-  const file = await api.upload(lines + '\n');
-  assert.equal(file.status, 200, JSON.stringify(file.body));
-  const created = await api.json('POST', '/v1/batches', {
-    input_file_id: file.body.id,
-    endpoint: '/v1/chat/completions',
-    completion_window: '24h',
-  });
-  assert.equal(created.status, 200, JSON.stringify(created.body));
-  assert.ok(created.body.expires_at - created.body.created_at <= 3, 'the configured window sets expires_at');
+  const created = await submitBatch(api, lines + '\n');
+  assert.ok(
+    (created.expires_at as number) - (created.created_at as number) <= 3,
+    'the configured window sets expires_at',
+  );
 
-  const batch = await waitForBatch(api, created.body.id, 30000);
+  const batch = await waitForBatch(api, created.id, 30000);
   assert.equal(batch.status, 'expired');
   assert.equal(typeof batch.expired_at, 'number');
   assert.equal(batch.output_file_id, null);
