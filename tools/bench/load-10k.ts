@@ -31,23 +31,10 @@ import {
 import { startRedis } from '../../test/helpers/redis';
 import { REPO_ROOT } from '../../test/helpers/repo-paths';
 import { freePort } from '../../test/helpers/free-port';
+import { percentile, positiveIntegerOption } from './bench-options';
 
 const COORDINATOR_MAIN = path.join(REPO_ROOT, 'dist', 'apps', 'coordinator', 'src', 'main.js');
 const API_KEY = 'load-test-key';
-
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  if (index < 0) return fallback;
-  const value = Number(process.argv[index + 1]);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`--${name} must be a positive integer, got "${process.argv[index + 1]}"`);
-  }
-  return value;
-}
-
-function percentile(sorted: number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))];
-}
 
 /** Resident set size of a process, from /proc (Linux). */
 /** A process's VmRSS (resident now) or VmHWM (the most it was ever resident) from /proc. */
@@ -98,11 +85,13 @@ interface MemorySample {
 const mib = (bytes: number) => Number((bytes / 1024 / 1024).toFixed(1));
 
 async function main(): Promise<void> {
-  const requests = option('requests', 10000);
-  const workerCount = option('workers', 2);
-  const maxTokens = option('max-tokens', 2);
-  const sampleMs = option('sample-ms', 2000);
-  const heapMib = process.argv.includes('--coordinator-heap-mib') ? option('coordinator-heap-mib', 0) : null;
+  const requests = positiveIntegerOption('requests', 10000);
+  const workerCount = positiveIntegerOption('workers', 2);
+  const maxTokens = positiveIntegerOption('max-tokens', 2);
+  const sampleMs = positiveIntegerOption('sample-ms', 2000);
+  const heapMib = process.argv.includes('--coordinator-heap-mib')
+    ? positiveIntegerOption('coordinator-heap-mib', 0)
+    : null;
   if (workerCount > 4) throw new Error('--workers must be between 1 and 4');
 
   const redis = await startRedis();

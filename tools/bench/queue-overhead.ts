@@ -22,24 +22,11 @@ import { REPO_ROOT } from '../../test/helpers/repo-paths';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { redisOptionsFromUrl } from '@headkv/queue';
 import { InstantEngine } from './queue-overhead-engine';
+import { percentile, positiveIntegerOption } from './bench-options';
 
 const MODEL_ID = 'instant';
 const WORKER_ENTRY = path.join(REPO_ROOT, 'dist', 'tools', 'bench', 'queue-overhead-worker.js');
 const WARMUP_REQUESTS = 20;
-
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  if (index < 0) return fallback;
-  const value = Number(process.argv[index + 1]);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`--${name} must be a positive integer, got "${process.argv[index + 1]}"`);
-  }
-  return value;
-}
-
-function percentile(sortedMs: number[], fraction: number): number {
-  return sortedMs[Math.min(sortedMs.length - 1, Math.floor(fraction * sortedMs.length))];
-}
 
 function spawnInstantWorker(redisUrl: string, prefix: string, workerId: string): ChildProcess {
   const child = spawn(process.execPath, [WORKER_ENTRY], {
@@ -95,8 +82,8 @@ async function bareQueueLatenciesMs(redisUrl: string, requests: number): Promise
 }
 
 async function main(): Promise<void> {
-  const batchLines = option('batch-lines', 2000);
-  const chatRequests = option('chat-requests', 300);
+  const batchLines = positiveIntegerOption('batch-lines', 2000);
+  const chatRequests = positiveIntegerOption('chat-requests', 300);
   const redis = await startRedis();
   const prefix = freshPrefix();
   const coordinator = await startTestCoordinator(redis.url, prefix);

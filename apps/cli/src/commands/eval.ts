@@ -283,14 +283,7 @@ export function registerEval(program: Command): void {
       '--longbench <file>',
       'LongBench-format JSONL (input, context, answers, dataset) instead of the suite',
     )
-    .option('--methods <list>', `comma-separated: ${KV_METHODS.join(', ')}`, parseMethods, [
-      'full',
-      'snapkv',
-      'pyramidkv',
-      'ada-snapkv',
-      'headkv-r',
-      'headkv-r2',
-    ] as KvMethod[])
+    .option('--methods <list>', `comma-separated: ${KV_METHODS.join(', ')}`, parseMethods, [...KV_METHODS])
     .option('--kv-sizes <list>', 'comma-separated average per-head budgets', parseSizes, [16, 32, 64, 128])
     .option('--lengths <list>', "only these of the suite's prompt lengths", parseSizes)
     .option('--tasks <list>', "only these of the suite's tasks", parseTasks)
