@@ -62,21 +62,16 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
+// A loopback redis-server on `port` with its files in `dir`, no RDB snapshots, and the given
+// append-only-file settings.
+function serverArgs(port: number, dir: string, persistence: string[]): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir];
+}
+
 async function launch(binary: string): Promise<RedisServer> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'headkv-redis-'));
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-  ];
+  const args = serverArgs(port, dir, ['--appendonly', 'no']);
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (data) => (output += data.toString()));
@@ -143,20 +138,7 @@ export async function startRestartableRedis(
   if (!binary) throw new Error('redis-server not found: apt-get install redis-server');
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'headkv-redis-aof-'));
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'yes',
-    '--appendfsync',
-    appendfsync,
-    '--dir',
-    dir,
-  ];
+  const args = serverArgs(port, dir, ['--appendonly', 'yes', '--appendfsync', appendfsync]);
   let child: ChildProcess | null = null;
   let output = '';
   const start = async () => {
