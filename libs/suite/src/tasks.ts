@@ -47,13 +47,20 @@ function niahSingle(r: SeededRandom, split: Split, depth: number): TaskDraw {
   };
 }
 
-function niahMultikey(r: SeededRandom, split: Split, depth: number): TaskDraw {
+// Four keys with a magic number each, one needle per key: the first key's needle at `depth`,
+// the others at random depths (draws in that order, so cases stay what their seeds made).
+function fourKeyedNeedles(r: SeededRandom, split: Split, depth: number) {
   const keys = drawEntities('key', split, 4, r);
   const values = keys.map(() => magicNumber(r));
   const needles = keys.map((key, i) => ({
     text: magicNeedle(key, values[i]),
     depth: i === 0 ? depth : otherDepth(r),
   }));
+  return { keys, values, needles };
+}
+
+function niahMultikey(r: SeededRandom, split: Split, depth: number): TaskDraw {
+  const { keys, values, needles } = fourKeyedNeedles(r, split, depth);
   return {
     needles,
     question: `What is the special magic number for ${keys[0]}?`,
@@ -79,12 +86,7 @@ function niahMultivalue(r: SeededRandom, split: Split, depth: number): TaskDraw 
 }
 
 function niahMultiquery(r: SeededRandom, split: Split, depth: number): TaskDraw {
-  const keys = drawEntities('key', split, 4, r);
-  const values = keys.map(() => magicNumber(r));
-  const needles = keys.map((key, i) => ({
-    text: magicNeedle(key, values[i]),
-    depth: i === 0 ? depth : otherDepth(r),
-  }));
+  const { keys, values, needles } = fourKeyedNeedles(r, split, depth);
   return {
     needles,
     question: `What are the special magic numbers for ${keys[0]} and ${keys[1]}?`,
