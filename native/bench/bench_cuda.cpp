@@ -4,6 +4,8 @@
 //   bench_cuda MODEL_DIR [--prefill 8192,32768] [--chunk N] [--decode-steps N]
 //                        [--job DOCS,PROMPT,NEW,KV_SIZE] [--job-method snapkv|headkv]
 //                        [--decode-kernel BATCH,LENGTH] [--longest L1,L2,...]
+//   bench_cuda none [--decode-kernel BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM]
+//                   [--prefill-kernel LENGTH,HEADS,KV_HEADS,HEAD_DIM,CHUNK]
 //
 //   --prefill: batch-1 prefill tokens/s of each prompt length (full cache), then decode
 //              tokens/s at batch 1 on that cache for --decode-steps steps;
@@ -13,6 +15,8 @@
 //   --decode-kernel: the decode attention kernel alone over BATCH full caches of LENGTH tokens
 //              in the model's head shape, against the card's device-to-device copy bandwidth
 //              (MODEL_DIR "none" with BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM: no model loaded);
+//   --prefill-kernel: the prefill attention kernel alone over one causal prompt, in chunks as
+//              the engine runs it: seconds and TFLOP/s (MODEL_DIR "none" only);
 //   --longest: one document of each length in turn (headkv, --job's KV_SIZE or 128, 16 new
 //              tokens) until one fails: the longest prompt that completes, and why the next not.
 // Prints one JSON object per measurement; GPU memory in use (total - free, CUDA context and
@@ -95,6 +99,14 @@ void print_decode_kernel(const hkv_model_info &shape, int batch, int length) {
     std::fflush(stdout);
   }
 }
+
+void print_prefill_kernel(const std::vector<int> &a) {
+  const hkv::cuda::bench::Compute att = hkv::cuda::bench::prefill_attention_compute(a[0], a[4], a[1], a[2], a[3], 3);
+  std::printf("{\"what\":\"prefill_kernel\",\"length\":%d,\"heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"chunk\":%d,"
+              "\"seconds\":%.6f,\"tflops\":%.1f}\n",
+              a[0], a[1], a[2], a[3], a[4], att.seconds, att.tflops());
+  std::fflush(stdout);
+}
 #endif
 
 // Prefills and decodes `new_tokens` for one prompt of n tokens; false (with the engine's error
@@ -140,7 +152,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   std::vector<int> prefill_lengths;
-  std::vector<int> job, decode_kernel, longest;
+  std::vector<int> job, decode_kernel, prefill_kernel, longest;
   std::string job_method = "snapkv";
   int chunk = 4096, decode_steps = 32;
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -151,6 +163,7 @@ int main(int argc, char **argv) {
     else if (a == "--job") job = ints(argv[i + 1]);
     else if (a == "--job-method") job_method = argv[i + 1];
     else if (a == "--decode-kernel") decode_kernel = ints(argv[i + 1]);
+    else if (a == "--prefill-kernel") prefill_kernel = ints(argv[i + 1]);
     else if (a == "--longest") longest = ints(argv[i + 1]);
     else {
       std::fprintf(stderr, "bench_cuda: unknown option %s\n", a.c_str());
@@ -160,15 +173,20 @@ int main(int argc, char **argv) {
 
 #ifdef HEADKV_WITH_CUDA
   if (std::string(argv[1]) == "none") {
-    if (decode_kernel.size() != 5) {
-      std::fprintf(stderr, "bench_cuda: MODEL_DIR none needs --decode-kernel BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM\n");
+    if ((decode_kernel.size() != 5 && !decode_kernel.empty()) || (prefill_kernel.size() != 5 && !prefill_kernel.empty()) ||
+        (decode_kernel.empty() && prefill_kernel.empty())) {
+      std::fprintf(stderr, "bench_cuda: MODEL_DIR none needs --decode-kernel BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM "
+                           "and/or --prefill-kernel LENGTH,HEADS,KV_HEADS,HEAD_DIM,CHUNK\n");
       return 2;
     }
-    hkv_model_info shape{};
-    shape.n_heads = decode_kernel[2];
-    shape.n_kv_heads = decode_kernel[3];
-    shape.head_dim = decode_kernel[4];
-    print_decode_kernel(shape, decode_kernel[0], decode_kernel[1]);
+    if (!prefill_kernel.empty()) print_prefill_kernel(prefill_kernel);
+    if (!decode_kernel.empty()) {
+      hkv_model_info shape{};
+      shape.n_heads = decode_kernel[2];
+      shape.n_kv_heads = decode_kernel[3];
+      shape.head_dim = decode_kernel[4];
+      print_decode_kernel(shape, decode_kernel[0], decode_kernel[1]);
+    }
     return 0;
   }
 #endif

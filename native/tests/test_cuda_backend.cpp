@@ -174,7 +174,7 @@ void attend(const float *q, int d, int len, const std::function<const float *(in
 void check_prefill_attention() {
   struct Case { int d, nh, nkv, m, c0; };
   for (const Case &k : {Case{16, 4, 2, 37, 0}, Case{32, 4, 2, 70, 5}, Case{64, 4, 4, 64, 64}, Case{128, 8, 2, 100, 150},
-                        Case{256, 2, 1, 65, 3}}) {
+                        Case{128, 4, 1, 333, 700}, Case{64, 4, 2, 260, 0}, Case{256, 2, 1, 65, 3}}) {
     const int n = k.c0 + k.m, qs = k.nh * k.d, kvs = k.nkv * k.d;
     auto q = rounded(random_vector((size_t)k.m * qs)), keys = rounded(random_vector((size_t)n * kvs)),
          values = rounded(random_vector((size_t)n * kvs));
@@ -194,11 +194,21 @@ void check_prefill_attention() {
 }
 
 void check_decode_attention() {
-  for (int d : {16, 128}) {
-    const int nh = 8, nkv = 2, pt = 16, n_pages = 200;
+  // Head shapes: plain GQA, every head size, and a group of 20 query heads per cache head (more
+  // than one block's 16 rows: the kernel takes such a group in two passes over the same split).
+  struct Case { int d, nh, nkv; };
+  for (const Case &k : {Case{16, 8, 2}, Case{32, 8, 8}, Case{64, 40, 2}, Case{128, 8, 2}, Case{256, 4, 1}}) {
+    const int d = k.d, nh = k.nh, nkv = k.nkv, pt = 16;
     // Sequences with kv-head and query-head granularity, short and split-crossing lengths.
     const std::vector<int> cache_heads = {nkv, nh, nkv};
-    const std::vector<std::vector<int32_t>> lengths = {{700, 1}, {33, 5, 16, 17, 64, 2, 9, 300}, {257, 256}};
+    std::vector<std::vector<int32_t>> lengths(cache_heads.size());
+    const int32_t picks[] = {700, 1, 33, 5, 16, 17, 64, 2, 9, 300, 257, 256, 128, 129, 31, 32};
+    int n_pages = 0, pick = 0;
+    for (size_t b = 0; b < cache_heads.size(); b++)
+      for (int c = 0; c < cache_heads[b]; c++) {
+        lengths[b].push_back(picks[pick++ % 16]);
+        n_pages += (lengths[b].back() + pt - 1) / pt;
+      }
     auto pages = rounded(random_vector((size_t)n_pages * 2 * pt * d));
     std::vector<int32_t> free_pages(n_pages);
     std::iota(free_pages.begin(), free_pages.end(), 0);
@@ -223,7 +233,9 @@ void check_decode_attention() {
                [&](int j) { return at(j, 1); }, &ref[((size_t)b * nh + h) * d]);
       }
     auto got = gpu::decode_attention(q, pages, pt, lists, lengths, nh, d);
-    expect_nmse("flash decode d=" + std::to_string(d) + " (ragged, mixed granularity)", got, ref, 1e-4);
+    expect_nmse("flash decode d=" + std::to_string(d) + " heads " + std::to_string(nh) + "/" + std::to_string(nkv) +
+                    " (ragged, mixed granularity)",
+                got, ref, 1e-4);
   }
 }
 

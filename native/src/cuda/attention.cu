@@ -15,12 +15,22 @@ using bf16 = __nv_bfloat16;
 constexpr float kLog2e = 1.4426950408889634f;
 
 // ---------------------------------------------------------------- prefill (tensor cores)
-// A block owns 128 queries of one head (8 warps x 16 rows) and walks 64-key tiles of its KV
-// head, double-buffered: the next tile's keys and values stream in by cp.async while the
-// current one is used. S = Q K^T and O += P V use mma.sync m16n8k16 (bf16 in, fp32
-// accumulate); S stays in registers, where its accumulator layout is already the A-operand
-// layout that P needs. A warp skips tiles that lie wholly after its last query.
-constexpr int kRows = 128, kKeys = 64, kWarps = 8;
+// A block owns 128 queries of one head and walks 64-key tiles of its KV head, double-buffered:
+// the next tile's keys and values stream in by cp.async while the current one is used.
+// S = Q K^T and O += P V use mma.sync m16n8k16 (bf16 in, fp32 accumulate); S stays in
+// registers, where its accumulator layout is already the A-operand layout that P needs. A warp
+// skips tiles that lie wholly after its last query.
+// Up to head size 128 a warp owns 32 query rows (two m16 tiles, 4 warps): each K and V
+// fragment read from shared memory then feeds four mma instead of two, which is what keeps the
+// tensor cores rather than shared memory the limit; its Q fragments are re-read from shared
+// memory per 16 dimensions (there are not registers for them next to 32 rows of O). At head
+// size 256 the O accumulators of 32 rows do not fit: a warp owns 16 rows (8 warps) and keeps Q
+// in registers.
+constexpr int kRows = 128, kKeys = 64;
+template <int D>
+constexpr int kPrefillTiles = D <= 128 ? 2 : 1;  // m16 tiles per warp
+template <int D>
+constexpr int kPrefillWarps = kRows / (16 * kPrefillTiles<D>);
 
 __device__ __forceinline__ uint32_t smem_addr(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
@@ -71,9 +81,11 @@ __device__ void load_tile_async(bf16 *dst, const bf16 *src, int64_t stride, int 
 }
 
 template <int D>
-__global__ void __launch_bounds__(kWarps * 32)
+__global__ void __launch_bounds__(kPrefillWarps<D> * 32, D <= 128 ? 2 : 1)
     flash_prefill_kernel(const bf16 *q, const bf16 *k, const bf16 *v, bf16 *out, int m, int c0, int n_heads,
                          int n_kv_heads, float scale_log2) {
+  constexpr int MT = kPrefillTiles<D>, kWarpRows = 16 * MT;
+  constexpr bool kQInRegisters = MT == 1;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int tile = kKeys * (D + 8);
   bf16 *qs = reinterpret_cast<bf16 *>(smem_raw);
@@ -95,13 +107,20 @@ __global__ void __launch_bounds__(kWarps * 32)
   load_tile_async<D>(vs, vg, kv_stride, kKeys, key_end);
   cp_async_commit();
 
-  uint32_t qf[D / 16][4];
-  float o[D / 8][4];
-  for (int i = 0; i < D / 8; i++) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
-  const int pos_a = c0 + q0 + warp * 16 + quad_row;  // the thread's two query rows
-  const int pos_b = pos_a + 8;
-  const int warp_last = c0 + q0 + warp * 16 + 15;    // the warp's last query position
+  // The lane's ldmatrix row and column offsets for an A operand (16 x 16) at (row 0, col 0).
+  const bf16 *q_lane = qs + (warp * kWarpRows + (lane % 8) + ((lane / 8) % 2) * 8) * (D + 8) + (lane / 16) * 8;
+  uint32_t qf[kQInRegisters ? D / 16 : 1][4];
+  float o[MT][D / 8][4];
+  float row_max[MT][2], row_sum[MT][2];
+  #pragma unroll
+  for (int mt = 0; mt < MT; mt++) {
+    #pragma unroll
+    for (int i = 0; i < D / 8; i++) o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
+    row_max[mt][0] = row_max[mt][1] = -INFINITY;
+    row_sum[mt][0] = row_sum[mt][1] = 0.f;
+  }
+  const int warp_first = c0 + q0 + warp * kWarpRows;  // the warp's first query position
+  const int warp_last = warp_first + kWarpRows - 1;
 
   for (int t = 0; t < n_tiles; t++) {
     const int k0 = t * kKeys;
@@ -115,84 +134,128 @@ __global__ void __launch_bounds__(kWarps * 32)
       cp_async_wait<0>();
     }
     __syncthreads();
-    if (t == 0)
-      for (int kk = 0; kk < D / 16; kk++)
-        ldmatrix_x4(qf[kk], qs + (warp * 16 + (lane % 8) + ((lane / 8) % 2) * 8) * (D + 8) + kk * 16 + (lane / 16) * 8);
+    if constexpr (kQInRegisters)
+      if (t == 0)
+        #pragma unroll
+        for (int kk = 0; kk < D / 16; kk++) ldmatrix_x4(qf[kk], q_lane + kk * 16);
     const bf16 *kt = ks + (t & 1) * tile, *vt = vs + (t & 1) * tile;
 
     if (k0 <= warp_last) {
-      float s[kKeys / 8][4];
-      for (int i = 0; i < kKeys / 8; i++) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
-      for (int kk = 0; kk < D / 16; kk++)
+      float s[MT][kKeys / 8][4];
+      #pragma unroll
+      for (int mt = 0; mt < MT; mt++)
+        #pragma unroll
+        for (int i = 0; i < kKeys / 8; i++) s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.f;
+      #pragma unroll
+      for (int kk = 0; kk < D / 16; kk++) {
+        uint32_t a[MT][4];
+        if constexpr (kQInRegisters) {
+          #pragma unroll
+          for (int e = 0; e < 4; e++) a[0][e] = qf[kk][e];
+        } else {
+          #pragma unroll
+          for (int mt = 0; mt < MT; mt++) ldmatrix_x4(a[mt], q_lane + mt * 16 * (D + 8) + kk * 16);
+        }
+        #pragma unroll
         for (int np = 0; np < kKeys / 16; np++) {
           uint32_t b[4];
           ldmatrix_x4(b, kt + (np * 16 + (lane % 8) + (lane / 16) * 8) * (D + 8) + kk * 16 + ((lane / 8) % 2) * 8);
-          mma_bf16(s[2 * np], qf[kk], b[0], b[1]);
-          mma_bf16(s[2 * np + 1], qf[kk], b[2], b[3]);
+          #pragma unroll
+          for (int mt = 0; mt < MT; mt++) {
+            mma_bf16(s[mt][2 * np], a[mt], b[0], b[1]);
+            mma_bf16(s[mt][2 * np + 1], a[mt], b[2], b[3]);
+          }
         }
+      }
 
-      // Scale into the log2 domain and mask future and missing keys.
-      const bool diagonal = k0 + kKeys > c0 + q0 + warp * 16 || k0 + kKeys > key_end;
-      float tile_max[2] = {-INFINITY, -INFINITY};
-      for (int nb = 0; nb < kKeys / 8; nb++)
-        for (int e = 0; e < 4; e++) {
-          const int key = k0 + nb * 8 + quad_col * 2 + (e & 1);
-          const int pos = e < 2 ? pos_a : pos_b;
-          float x = s[nb][e] * scale_log2;
-          if (diagonal && (key > pos || key >= key_end)) x = -INFINITY;
-          s[nb][e] = x;
-          tile_max[e / 2] = fmaxf(tile_max[e / 2], x);
+      #pragma unroll
+      for (int mt = 0; mt < MT; mt++) {
+        // Scale into the log2 domain and mask future and missing keys.
+        const int tile_first = warp_first + mt * 16;
+        const int pos_a = tile_first + quad_row, pos_b = pos_a + 8;  // the thread's two query rows
+        const bool diagonal = k0 + kKeys > tile_first || k0 + kKeys > key_end;
+        float tile_max[2] = {-INFINITY, -INFINITY};
+        #pragma unroll
+        for (int nb = 0; nb < kKeys / 8; nb++)
+          #pragma unroll
+          for (int e = 0; e < 4; e++) {
+            const int key = k0 + nb * 8 + quad_col * 2 + (e & 1);
+            const int pos = e < 2 ? pos_a : pos_b;
+            float x = s[mt][nb][e] * scale_log2;
+            if (diagonal && (key > pos || key >= key_end)) x = -INFINITY;
+            s[mt][nb][e] = x;
+            tile_max[e / 2] = fmaxf(tile_max[e / 2], x);
+          }
+        float alpha[2], base[2];
+        #pragma unroll
+        for (int r = 0; r < 2; r++) {
+          tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
+          tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
+          const float new_max = fmaxf(row_max[mt][r], tile_max[r]);
+          base[r] = new_max == -INFINITY ? 0.f : new_max;
+          alpha[r] = exp2f(row_max[mt][r] - base[r]);
+          row_max[mt][r] = new_max;
+          row_sum[mt][r] *= alpha[r];
         }
-      float alpha[2], base[2];
-      for (int r = 0; r < 2; r++) {
-        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
-        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-        const float new_max = fmaxf(row_max[r], tile_max[r]);
-        base[r] = new_max == -INFINITY ? 0.f : new_max;
-        alpha[r] = exp2f(row_max[r] - base[r]);
-        row_max[r] = new_max;
-        row_sum[r] *= alpha[r];
-      }
-      for (int nb = 0; nb < kKeys / 8; nb++)
-        for (int e = 0; e < 4; e++) {
-          const float p = exp2f(s[nb][e] - base[e / 2]);
-          s[nb][e] = p;
-          row_sum[e / 2] += p;
+        #pragma unroll
+        for (int nb = 0; nb < kKeys / 8; nb++)
+          #pragma unroll
+          for (int e = 0; e < 4; e++) {
+            const float p = exp2f(s[mt][nb][e] - base[e / 2]);
+            s[mt][nb][e] = p;
+            row_sum[mt][e / 2] += p;
+          }
+        #pragma unroll
+        for (int i = 0; i < D / 8; i++) {
+          o[mt][i][0] *= alpha[0];
+          o[mt][i][1] *= alpha[0];
+          o[mt][i][2] *= alpha[1];
+          o[mt][i][3] *= alpha[1];
         }
-      for (int i = 0; i < D / 8; i++) {
-        o[i][0] *= alpha[0];
-        o[i][1] *= alpha[0];
-        o[i][2] *= alpha[1];
-        o[i][3] *= alpha[1];
       }
+      #pragma unroll
       for (int kk = 0; kk < kKeys / 16; kk++) {
-        const uint32_t pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
-                                pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                                pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+        uint32_t pa[MT][4];
+        #pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+          pa[mt][0] = pack_bf16(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+          pa[mt][1] = pack_bf16(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+          pa[mt][2] = pack_bf16(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+          pa[mt][3] = pack_bf16(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+        }
+        #pragma unroll
         for (int dp = 0; dp < D / 16; dp++) {
           uint32_t b[4];
           ldmatrix_x4_trans(b, vt + (kk * 16 + (lane % 8) + ((lane / 8) % 2) * 8) * (D + 8) + dp * 16 + (lane / 16) * 8);
-          mma_bf16(o[2 * dp], pa, b[0], b[1]);
-          mma_bf16(o[2 * dp + 1], pa, b[2], b[3]);
+          #pragma unroll
+          for (int mt = 0; mt < MT; mt++) {
+            mma_bf16(o[mt][2 * dp], pa[mt], b[0], b[1]);
+            mma_bf16(o[mt][2 * dp + 1], pa[mt], b[2], b[3]);
+          }
         }
       }
     }
     __syncthreads();  // every warp is done with this stage before it is refilled
   }
 
-  for (int r = 0; r < 2; r++) {
-    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 1);
-    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 2);
-  }
-  const int t_a = q0 + warp * 16 + quad_row, t_b = t_a + 8;
-  for (int nb = 0; nb < D / 8; nb++) {
-    const int col = h * D + nb * 8 + quad_col * 2;
-    if (t_a < m)
-      *reinterpret_cast<__nv_bfloat162 *>(out + (int64_t)t_a * q_stride + col) =
-          __floats2bfloat162_rn(o[nb][0] / row_sum[0], o[nb][1] / row_sum[0]);
-    if (t_b < m)
-      *reinterpret_cast<__nv_bfloat162 *>(out + (int64_t)t_b * q_stride + col) =
-          __floats2bfloat162_rn(o[nb][2] / row_sum[1], o[nb][3] / row_sum[1]);
+  #pragma unroll
+  for (int mt = 0; mt < MT; mt++) {
+    #pragma unroll
+    for (int r = 0; r < 2; r++) {
+      row_sum[mt][r] += __shfl_xor_sync(0xffffffffu, row_sum[mt][r], 1);
+      row_sum[mt][r] += __shfl_xor_sync(0xffffffffu, row_sum[mt][r], 2);
+    }
+    const int t_a = q0 + warp * kWarpRows + mt * 16 + quad_row, t_b = t_a + 8;
+    #pragma unroll
+    for (int nb = 0; nb < D / 8; nb++) {
+      const int col = h * D + nb * 8 + quad_col * 2;
+      if (t_a < m)
+        *reinterpret_cast<__nv_bfloat162 *>(out + (int64_t)t_a * q_stride + col) =
+            __floats2bfloat162_rn(o[mt][nb][0] / row_sum[mt][0], o[mt][nb][1] / row_sum[mt][0]);
+      if (t_b < m)
+        *reinterpret_cast<__nv_bfloat162 *>(out + (int64_t)t_b * q_stride + col) =
+            __floats2bfloat162_rn(o[mt][nb][2] / row_sum[mt][1], o[mt][nb][3] / row_sum[mt][1]);
+    }
   }
 }
 
@@ -205,77 +268,42 @@ void launch_prefill(const bf16 *q, const bf16 *k, const bf16 *v, bf16 *out, int 
         "flash_prefill: shared memory size");
   const dim3 grid((m + kRows - 1) / kRows, n_heads);
   const float scale_log2 = kLog2e / sqrtf((float)D);
-  flash_prefill_kernel<D><<<grid, kWarps * 32, smem, stream>>>(q, k, v, out, m, c0, n_heads, n_kv_heads, scale_log2);
+  flash_prefill_kernel<D>
+      <<<grid, kPrefillWarps<D> * 32, smem, stream>>>(q, k, v, out, m, c0, n_heads, n_kv_heads, scale_log2);
   check_launch("flash_prefill");
 }
 
 // ---------------------------------------------------------------- decode (flash-decoding)
 // A block owns (split of kDecodeSplitTokens tokens, cache head, sequence) and every query head
-// that reads that cache head (up to kMaxQ at a time). It first streams the split's K and V rows
-// from their pages into shared memory with cp.async, all at once and coalesced (the kernel is
-// bound by memory bandwidth, so the loads must be many and wide); then each warp takes 32
-// tokens: a lane computes its token's scores for every query head of the group, the warp does
-// the online softmax over its 32 tokens with shuffles, and P V runs with each lane owning
-// D / 32 output dimensions. The warps' partial results merge in shared memory into one
-// partial per split; flash_decode_combine_kernel merges the splits.
-constexpr int kMaxQ = 8;
+// that reads that cache head, up to kMaxQ at a time. Each warp owns 32 tokens of the split: it
+// streams their K and V rows from their pages into shared memory with cp.async (K and V in two
+// groups, so the scores start while V is still arriving) and runs on tensor cores like the
+// prefill, with the group's query heads as the 16 rows of the A operand: S = Q K^T (16 x 32),
+// the softmax of each row over the warp's tokens in registers, O = P V (16 x D). Rows past the
+// group's query heads are zero and never written; the tensor cores have room to spare, and
+// scalar code here was bound by instruction latency (1.0 TB/s on an H100 whatever the split).
+// The warps' partial results merge in shared memory (over the K rows, which are no longer
+// needed) into one partial per split; flash_decode_combine_kernel merges the splits.
+constexpr int kMaxQ = 16;
 constexpr int kDecodeWarps = kDecodeSplitTokens / 32;
 
 template <int D>
 constexpr int decode_smem_bytes() {
-  return 2 * kDecodeSplitTokens * (D + 8) * (int)sizeof(bf16)     // K and V rows, padded
-         + kMaxQ * D * (int)sizeof(float)                          // the group's queries
-         + kDecodeWarps * kMaxQ * (D + 2) * (int)sizeof(float);    // per-warp partials
-}
-
-// n consecutive bf16 of shared memory (n = 1, 2, 4 or 8; aligned to n elements) as floats.
-template <int N>
-__device__ __forceinline__ void load_bf16(float *dst, const bf16 *src) {
-  if constexpr (N == 1) {
-    dst[0] = __bfloat162float(*src);
-  } else if constexpr (N == 2) {
-    const float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(src));
-    dst[0] = f.x;
-    dst[1] = f.y;
-  } else if constexpr (N == 4) {
-    const uint2 raw = *reinterpret_cast<const uint2 *>(src);
-    const __nv_bfloat162 *p = reinterpret_cast<const __nv_bfloat162 *>(&raw);
-    for (int e = 0; e < 2; e++) {
-      const float2 f = __bfloat1622float2(p[e]);
-      dst[2 * e] = f.x;
-      dst[2 * e + 1] = f.y;
-    }
-  } else {
-    static_assert(N == 8, "load_bf16: 1, 2, 4 or 8 elements");
-    const uint4 raw = *reinterpret_cast<const uint4 *>(src);
-    const __nv_bfloat162 *p = reinterpret_cast<const __nv_bfloat162 *>(&raw);
-    for (int e = 0; e < 4; e++) {
-      const float2 f = __bfloat1622float2(p[e]);
-      dst[2 * e] = f.x;
-      dst[2 * e + 1] = f.y;
-    }
-  }
-}
-
-__device__ __forceinline__ float warp_max(float x) {
-  for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
-  return x;
-}
-__device__ __forceinline__ float warp_sum(float x) {
-  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
-  return x;
+  return 2 * kDecodeSplitTokens * (D + 8) * (int)sizeof(bf16)  // K and V rows, padded
+         + kMaxQ * (D + 8) * (int)sizeof(bf16);                // the group's queries
 }
 
 template <int D>
 __global__ void __launch_bounds__(kDecodeWarps * 32)
     flash_decode_kernel(const bf16 *q, PagedBatch cache, float *partial, int n_heads, int max_splits, float scale_log2) {
-  constexpr int kRow = D + 8;                   // shared row stride (bf16): conflict-free 16-byte reads
-  constexpr int kDims = D >= 32 ? D / 32 : 1;   // output dimensions per lane in P V
+  constexpr int kRow = D + 8;  // shared row stride (bf16): conflict-free ldmatrix
+  static_assert(kDecodeWarps * kMaxQ * (D + 2) * sizeof(float) <= kDecodeSplitTokens * kRow * sizeof(bf16),
+                "the warps' partials must fit over the K rows");
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  bf16 *ks = reinterpret_cast<bf16 *>(smem_raw);                  // [kDecodeSplitTokens][kRow]
-  bf16 *vs = ks + kDecodeSplitTokens * kRow;                      // [kDecodeSplitTokens][kRow]
-  float *qs = reinterpret_cast<float *>(vs + kDecodeSplitTokens * kRow);  // [kMaxQ][D], log2-scaled
-  float *ws = qs + kMaxQ * D;                                     // [kDecodeWarps][kMaxQ][D + 2]
+  bf16 *ks = reinterpret_cast<bf16 *>(smem_raw);  // [kDecodeSplitTokens][kRow]
+  bf16 *vs = ks + kDecodeSplitTokens * kRow;      // [kDecodeSplitTokens][kRow]
+  bf16 *qs = vs + kDecodeSplitTokens * kRow;      // [kMaxQ][kRow]
+  float *ws = reinterpret_cast<float *>(ks);      // [kDecodeWarps][kMaxQ][D + 2], once K is used
 
   const int split = blockIdx.x, c = blockIdx.y, b = blockIdx.z;
   const int ch = cache.cache_heads[b];
@@ -289,6 +317,9 @@ __global__ void __launch_bounds__(kDecodeWarps * 32)
   const int pt = cache.page_tokens;
   const int nq_all = n_heads / ch;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int quad_row = lane / 4, quad_col = lane % 4;
+  const int w0 = warp * 32;  // the warp's first token in the split
+  const int warp_tokens = max(0, min(32, n_tok - w0));
 
   // The split's page ids first, in one coalesced read: looking each up in global memory inside
   // the copy loop would put a dependent load before every cp.async.
@@ -296,85 +327,105 @@ __global__ void __launch_bounds__(kDecodeWarps * 32)
   const int first_page = t0 / pt, n_pages = (t0 + n_tok - 1) / pt - first_page + 1;
   for (int i = threadIdx.x; i < n_pages; i += blockDim.x) split_pages[i] = table[first_page + i];
   __syncthreads();
-  constexpr int chunks = D / 8;  // 16-byte pieces of a row
-  for (int i = threadIdx.x; i < kDecodeSplitTokens * chunks; i += blockDim.x) {
-    const int r = i / chunks, col = (i % chunks) * 8;
-    const bool ok = r < n_tok;
-    const int j = t0 + (ok ? r : 0);
-    const bf16 *kp = cache.pages + ((int64_t)split_pages[j / pt - first_page] * 2 * pt + j % pt) * D + col;
-    cp_async16(ks + r * kRow + col, kp, ok);
-    cp_async16(vs + r * kRow + col, kp + (int64_t)pt * D, ok);
+  // The warp's 32 rows of K (kv = 0) or V (kv = 1); rows past the split's end are zero-filled.
+  auto load_rows = [&](bf16 *dst, int kv) {
+    constexpr int chunks = D / 8;  // 16-byte pieces of a row
+    for (int i = lane; i < 32 * chunks; i += 32) {
+      const int r = w0 + i / chunks, col = (i % chunks) * 8;
+      const bool ok = r < n_tok;
+      const int j = t0 + (ok ? r : 0);
+      const bf16 *src = cache.pages + (((int64_t)split_pages[j / pt - first_page] * 2 + kv) * pt + j % pt) * D + col;
+      cp_async16(dst + r * kRow + col, src, ok);
+    }
+    cp_async_commit();
+  };
+  if (warp_tokens > 0) {
+    load_rows(ks, 0);
+    load_rows(vs, 1);
   }
-  cp_async_commit();
-
-  const int tok = warp * 32 + lane;  // the lane's token in the split
-  const bool valid = tok < n_tok;
-  const int warp_tokens = max(0, min(32, n_tok - warp * 32));
-  const int d0 = lane * kDims;       // the lane's first output dimension
-  const bool owns = d0 < D;
 
   for (int qh0 = 0; qh0 < nq_all; qh0 += kMaxQ) {
     const int nq = min(kMaxQ, nq_all - qh0);
-    __syncthreads();  // the previous group's qs and ws are consumed
-    for (int i = threadIdx.x; i < nq * D; i += blockDim.x) {
-      const int h = c * nq_all + qh0 + i / D;
-      qs[i] = __bfloat162float(q[((int64_t)b * n_heads + h) * D + i % D]) * scale_log2;
+    for (int i = threadIdx.x; i < kMaxQ * D / 8; i += blockDim.x) {
+      const int r = i / (D / 8), col = (i % (D / 8)) * 8;
+      uint4 v = make_uint4(0, 0, 0, 0);
+      if (r < nq) v = *reinterpret_cast<const uint4 *>(q + ((int64_t)b * n_heads + c * nq_all + qh0 + r) * D + col);
+      *reinterpret_cast<uint4 *>(qs + r * kRow + col) = v;
     }
-    cp_async_wait<0>();
     __syncthreads();
 
-    // Scores of the lane's token (log2 domain).
-    float s[kMaxQ];
-#pragma unroll
-    for (int i = 0; i < kMaxQ; i++) s[i] = 0.f;
-    const bf16 *krow = ks + tok * kRow;
-#pragma unroll 4
-    for (int col = 0; col < D; col += 8) {
-      float kf[8];
-      load_bf16<8>(kf, krow + col);
-#pragma unroll
-      for (int i = 0; i < kMaxQ; i++) {
-        if (i >= nq) break;
-        const float4 qa = *reinterpret_cast<const float4 *>(qs + i * D + col);
-        const float4 qb = *reinterpret_cast<const float4 *>(qs + i * D + col + 4);
-        s[i] += qa.x * kf[0] + qa.y * kf[1] + qa.z * kf[2] + qa.w * kf[3] + qb.x * kf[4] + qb.y * kf[5] +
-                qb.z * kf[6] + qb.w * kf[7];
+    float o[D / 8][4];
+    for (int i = 0; i < D / 8; i++) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+    float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
+    if (warp_tokens > 0) {
+      // Scores of the group's query heads (rows) for the warp's tokens, in the log2 domain.
+      if (qh0 == 0)
+        cp_async_wait<1>();  // K has arrived; V may still be coming
+      else
+        cp_async_wait<0>();  // K was reloaded for this group (V arrived long ago)
+      __syncwarp();
+      float s[4][4];
+      for (int i = 0; i < 4; i++) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+      for (int kk = 0; kk < D / 16; kk++) {
+        uint32_t a[4];
+        ldmatrix_x4(a, qs + ((lane % 8) + ((lane / 8) % 2) * 8) * kRow + kk * 16 + (lane / 16) * 8);
+        for (int np = 0; np < 2; np++) {
+          uint32_t kb[4];
+          ldmatrix_x4(kb, ks + (w0 + np * 16 + (lane % 8) + (lane / 16) * 8) * kRow + kk * 16 + ((lane / 8) % 2) * 8);
+          mma_bf16(s[2 * np], a, kb[0], kb[1]);
+          mma_bf16(s[2 * np + 1], a, kb[2], kb[3]);
+        }
+      }
+      for (int nb = 0; nb < 4; nb++)
+        for (int e = 0; e < 4; e++) {
+          const int tok = w0 + nb * 8 + quad_col * 2 + (e & 1);
+          const float x = tok < n_tok ? s[nb][e] * scale_log2 : -INFINITY;
+          s[nb][e] = x;
+          row_max[e / 2] = fmaxf(row_max[e / 2], x);
+        }
+      for (int r = 0; r < 2; r++) {
+        row_max[r] = fmaxf(row_max[r], __shfl_xor_sync(0xffffffffu, row_max[r], 1));
+        row_max[r] = fmaxf(row_max[r], __shfl_xor_sync(0xffffffffu, row_max[r], 2));
+      }
+      for (int nb = 0; nb < 4; nb++)
+        for (int e = 0; e < 4; e++) {
+          const float p = exp2f(s[nb][e] - row_max[e / 2]);
+          s[nb][e] = p;
+          row_sum[e / 2] += p;
+        }
+      for (int r = 0; r < 2; r++) {
+        row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 1);
+        row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 2);
+      }
+
+      cp_async_wait<0>();
+      __syncwarp();
+      for (int kk = 0; kk < 2; kk++) {
+        const uint32_t pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
+                                pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                                pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+        for (int dp = 0; dp < D / 16; dp++) {
+          uint32_t vb[4];
+          ldmatrix_x4_trans(vb, vs + (w0 + kk * 16 + (lane % 8) + ((lane / 8) % 2) * 8) * kRow + dp * 16 + (lane / 16) * 8);
+          mma_bf16(o[2 * dp], pa, vb[0], vb[1]);
+          mma_bf16(o[2 * dp + 1], pa, vb[2], vb[3]);
+        }
       }
     }
 
-    // The warp's softmax over its tokens, then P V.
-    float m[kMaxQ], l[kMaxQ], p[kMaxQ], acc[kMaxQ][kDims];
-#pragma unroll
-    for (int i = 0; i < kMaxQ; i++) {
-      m[i] = -INFINITY;
-      l[i] = 0.f;
-      p[i] = 0.f;
-      for (int k = 0; k < kDims; k++) acc[i][k] = 0.f;
-      if (i >= nq || warp_tokens == 0) continue;
-      m[i] = warp_max(valid ? s[i] : -INFINITY);
-      p[i] = valid ? exp2f(s[i] - m[i]) : 0.f;
-      l[i] = warp_sum(p[i]);
-    }
-    for (int t = 0; t < warp_tokens; t++) {
-      float vf[kDims];
-      if (owns) load_bf16<kDims>(vf, vs + (warp * 32 + t) * kRow + d0);
-#pragma unroll
-      for (int i = 0; i < kMaxQ; i++) {
-        if (i >= nq) break;
-        const float pi = __shfl_sync(0xffffffffu, p[i], t);
-        if (owns)
-          for (int k = 0; k < kDims; k++) acc[i][k] += pi * vf[k];
+    // Merge the warps into the split's partial: each warp's rows go over the K rows first.
+    __syncthreads();  // every warp is done with K
+    for (int r = 0; r < 2; r++) {
+      const int row = quad_row + 8 * r;
+      if (row >= nq) continue;
+      float *w = ws + (warp * kMaxQ + row) * (D + 2);
+      for (int nb = 0; nb < D / 8; nb++) {
+        w[nb * 8 + quad_col * 2] = o[nb][2 * r];
+        w[nb * 8 + quad_col * 2 + 1] = o[nb][2 * r + 1];
       }
-    }
-
-    // Merge the warps into the split's partial.
-    for (int i = 0; i < nq; i++) {
-      float *w = ws + (warp * kMaxQ + i) * (D + 2);
-      if (owns)
-        for (int k = 0; k < kDims; k++) w[d0 + k] = acc[i][k];
-      if (lane == 0) {
-        w[D] = m[i];
-        w[D + 1] = l[i];
+      if (quad_col == 0) {
+        w[D] = row_max[r];
+        w[D + 1] = row_sum[r];
       }
     }
     __syncthreads();
@@ -397,6 +448,10 @@ __global__ void __launch_bounds__(kDecodeWarps * 32)
         dst[D] = m_all;
         dst[D + 1] = sum;
       }
+    }
+    if (qh0 + kMaxQ < nq_all) {
+      __syncthreads();  // the partials are read: K may come back over them for the next group
+      if (warp_tokens > 0) load_rows(ks, 0);
     }
   }
 }

@@ -82,4 +82,27 @@ Bandwidth decode_attention_bandwidth(int batch, int n_heads, int n_kv_heads, int
   return {s, bytes};
 }
 
+Compute prefill_attention_compute(int length, int chunk, int n_heads, int n_kv_heads, int head_dim, int iters) {
+  // Values in [-1, 1): random scores keep the online softmax's rescaling on its real path.
+  auto random_bf16 = [](size_t n, uint32_t seed) {
+    std::mt19937 gen(seed);
+    std::uniform_real_distribution<float> dist(-1.f, 1.f);
+    std::vector<__nv_bfloat16> v(n);
+    for (auto &x : v) x = __float2bfloat16(dist(gen));
+    return v;
+  };
+  const size_t q_elems = (size_t)length * n_heads * head_dim, kv_elems = (size_t)length * n_kv_heads * head_dim;
+  DeviceBuffer q = upload(random_bf16(q_elems, 1)), k = upload(random_bf16(kv_elems, 2)),
+               v = upload(random_bf16(kv_elems, 3));
+  DeviceBuffer out(sizeof(__nv_bfloat16) * q_elems, "benchmark output");
+  const size_t q_row = (size_t)n_heads * head_dim;
+  const double s = time_kernel(iters, [&] {
+    for (int c0 = 0; c0 < length; c0 += chunk)
+      flash_prefill(q.as<__nv_bfloat16>() + c0 * q_row, k.as<__nv_bfloat16>(), v.as<__nv_bfloat16>(),
+                    out.as<__nv_bfloat16>() + c0 * q_row, std::min(chunk, length - c0), c0, n_heads, n_kv_heads,
+                    head_dim, 0);
+  });
+  return {s, 2.0 * n_heads * head_dim * (double)length * length};
+}
+
 }  // namespace hkv::cuda::bench

@@ -20,4 +20,14 @@ Bandwidth copy_bandwidth(double bytes, int iters);
 Bandwidth decode_attention_bandwidth(int batch, int n_heads, int n_kv_heads, int head_dim, int length, int page_tokens,
                                      bool shuffled, int iters);
 
+// flash_prefill over one causal prompt of `length` tokens (random bf16 q, k, v), run as the
+// engine runs it: `chunk` queries per launch over every key before them. flops counts the two
+// matrix products over the causal half: 2 * 2 * heads * head_dim * length^2 / 2.
+struct Compute {
+  double seconds;  // mean per prompt
+  double flops;
+  double tflops() const { return flops / seconds / 1e12; }
+};
+Compute prefill_attention_compute(int length, int chunk, int n_heads, int n_kv_heads, int head_dim, int iters);
+
 }  // namespace hkv::cuda::bench
