@@ -5,6 +5,9 @@
 #               CPU, selections, golden fixtures); the Node tests through the addon on the GPU
 #     bench     bench_cuda.py: prefill 8K/32K and batch-1 decode against transformers, the decode
 #               attention kernel's bandwidth; then the addon path's throughput (engine-throughput)
+#     kernels   the attention kernels alone on the Llama-3-8B head shape: prefill TFLOP/s at 8K and
+#               32K tokens (4096-token chunks, as the engine runs them), decode bandwidth over
+#               64 x 32K-token caches in pool order and shuffled, against the copy bandwidth
 #     job       the product's job: 64 x 32K-token documents, 256 new tokens, HeadKV-R2 at kv_size
 #               128 against transformers at its largest batch
 #     longest   transformers' longest single document (lengths in HF_LONGEST)
@@ -45,6 +48,12 @@ for stage in "$@"; do
         --out "$OUT/bench.json" --prefill 8192,32768 --decode-steps 32 --decode-kernel 64,32768
       run node dist/tools/bench/engine-throughput.js --model "$MODEL" --device cuda --docs 16 --prompt 8192 \
         --new 128 --kv snapkv --kv-size 128 --max-sequences 16
+      ;;
+    kernels)
+      build
+      run "$BUILD/bench_cuda" none --prefill-kernel 8192,32,8,128,4096
+      run "$BUILD/bench_cuda" none --prefill-kernel 32768,32,8,128,4096
+      run "$BUILD/bench_cuda" none --decode-kernel 64,32768,32,8,128
       ;;
     job)
       build
