@@ -27,6 +27,7 @@ constexpr float kLog2e = 1.4426950408889634f;
 // size 256 the O accumulators of 32 rows do not fit: a warp owns 16 rows (8 warps) and keeps Q
 // in registers.
 constexpr int kRows = 128, kKeys = 64;
+constexpr float kRescaleSlack = 8.f;  // log2 units a row maximum may grow before O is rescaled
 template <int D>
 constexpr int kPrefillTiles = D <= 128 ? 2 : 1;  // m16 tiles per warp
 template <int D>
@@ -61,6 +62,14 @@ __device__ __forceinline__ void mma_bf16(float c[4], const uint32_t a[4], uint32
       "{%0,%1,%2,%3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// 2^x on the special function unit, denormal results flushed to zero (exp2f adds a fix-up for
+// them around the same instruction; attention weights that small round to nothing anyway).
+__device__ __forceinline__ float exp2_ftz(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
 }
 
 __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
@@ -170,50 +179,66 @@ __global__ void __launch_bounds__(kPrefillWarps<D> * 32, D <= 128 ? 2 : 1)
 
       #pragma unroll
       for (int mt = 0; mt < MT; mt++) {
-        // Scale into the log2 domain and mask future and missing keys.
+        // Mask future and missing keys: only a tile that reaches the m-tile's diagonal or the end
+        // of the keys has any.
         const int tile_first = warp_first + mt * 16;
-        const int pos_a = tile_first + quad_row, pos_b = pos_a + 8;  // the thread's two query rows
-        const bool diagonal = k0 + kKeys > tile_first || k0 + kKeys > key_end;
+        if (k0 + kKeys > tile_first || k0 + kKeys > key_end) {
+          const int pos_a = tile_first + quad_row;  // the thread's first query row (the second: +8)
+          #pragma unroll
+          for (int nb = 0; nb < kKeys / 8; nb++)
+            #pragma unroll
+            for (int e = 0; e < 4; e++) {
+              const int key = k0 + nb * 8 + quad_col * 2 + (e & 1);
+              if (key > pos_a + (e < 2 ? 0 : 8) || key >= key_end) s[mt][nb][e] = -INFINITY;
+            }
+        }
+        // Row maxima of the raw scores (the scale is positive), then into the log2 domain.
         float tile_max[2] = {-INFINITY, -INFINITY};
         #pragma unroll
         for (int nb = 0; nb < kKeys / 8; nb++)
           #pragma unroll
-          for (int e = 0; e < 4; e++) {
-            const int key = k0 + nb * 8 + quad_col * 2 + (e & 1);
-            const int pos = e < 2 ? pos_a : pos_b;
-            float x = s[mt][nb][e] * scale_log2;
-            if (diagonal && (key > pos || key >= key_end)) x = -INFINITY;
-            s[mt][nb][e] = x;
-            tile_max[e / 2] = fmaxf(tile_max[e / 2], x);
-          }
-        float alpha[2], base[2];
+          for (int e = 0; e < 4; e++) tile_max[e / 2] = fmaxf(tile_max[e / 2], s[mt][nb][e]);
+        bool grew = false;
         #pragma unroll
         for (int r = 0; r < 2; r++) {
           tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
           tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-          const float new_max = fmaxf(row_max[mt][r], tile_max[r]);
-          base[r] = new_max == -INFINITY ? 0.f : new_max;
-          alpha[r] = exp2f(row_max[mt][r] - base[r]);
-          row_max[mt][r] = new_max;
-          row_sum[mt][r] *= alpha[r];
+          tile_max[r] *= scale_log2;
+          grew |= tile_max[r] > row_max[mt][r] + kRescaleSlack;
         }
+        // The running maximum moves (and O and the sums are rescaled) only when a row of the warp
+        // grew by more than kRescaleSlack: after the first tiles that is rare, and it saves the
+        // warp D / 2 multiplications a tile. Meanwhile probabilities may reach 2^kRescaleSlack,
+        // which fp32 sums and bf16 P hold without loss; the final division cancels the base.
+        if (__any_sync(0xffffffffu, grew)) {
+          float alpha[2];
+          #pragma unroll
+          for (int r = 0; r < 2; r++) {
+            const float new_max = fmaxf(row_max[mt][r], tile_max[r]);
+            alpha[r] = new_max == -INFINITY ? 1.f : exp2_ftz(row_max[mt][r] - new_max);
+            row_max[mt][r] = new_max;
+            row_sum[mt][r] *= alpha[r];
+          }
+          #pragma unroll
+          for (int i = 0; i < D / 8; i++) {
+            o[mt][i][0] *= alpha[0];
+            o[mt][i][1] *= alpha[0];
+            o[mt][i][2] *= alpha[1];
+            o[mt][i][3] *= alpha[1];
+          }
+        }
+        float neg_base[2];
+        #pragma unroll
+        for (int r = 0; r < 2; r++) neg_base[r] = row_max[mt][r] == -INFINITY ? 0.f : -row_max[mt][r];
         #pragma unroll
         for (int nb = 0; nb < kKeys / 8; nb++)
           #pragma unroll
           for (int e = 0; e < 4; e++) {
-            const float p = exp2f(s[mt][nb][e] - base[e / 2]);
+            const float p = exp2_ftz(fmaf(s[mt][nb][e], scale_log2, neg_base[e / 2]));
             s[mt][nb][e] = p;
             row_sum[mt][e / 2] += p;
           }
-        #pragma unroll
-        for (int i = 0; i < D / 8; i++) {
-          o[mt][i][0] *= alpha[0];
-          o[mt][i][1] *= alpha[0];
-          o[mt][i][2] *= alpha[1];
-          o[mt][i][3] *= alpha[1];
-        }
       }
-      #pragma unroll
       for (int kk = 0; kk < kKeys / 16; kk++) {
         uint32_t pa[MT][4];
         #pragma unroll
@@ -306,11 +331,14 @@ __global__ void __launch_bounds__(kDecodeWarps * 32)
   float *ws = reinterpret_cast<float *>(ks);      // [kDecodeWarps][kMaxQ][D + 2], once K is used
 
   const int split = blockIdx.x, c = blockIdx.y, b = blockIdx.z;
+  // The sequence's granularity and the head's descriptor are read together (every sequence has
+  // n_heads descriptors), not one after the other: each dependent global read before the first
+  // cp.async is a memory latency the whole block waits out.
   const int ch = cache.cache_heads[b];
+  const int2 desc = *reinterpret_cast<const int2 *>(cache.heads + ((int64_t)b * n_heads + c) * 2);
   if (c >= ch) return;
-  const int32_t *desc = cache.heads + ((int64_t)b * n_heads + c) * 2;
-  const int32_t *table = cache.page_table + desc[0];
-  const int len = desc[1];
+  const int32_t *table = cache.page_table + desc.x;
+  const int len = desc.y;
   const int t0 = split * kDecodeSplitTokens;
   if (t0 >= len) return;
   const int n_tok = min(len - t0, kDecodeSplitTokens);
@@ -321,21 +349,23 @@ __global__ void __launch_bounds__(kDecodeWarps * 32)
   const int w0 = warp * 32;  // the warp's first token in the split
   const int warp_tokens = max(0, min(32, n_tok - w0));
 
-  // The split's page ids first, in one coalesced read: looking each up in global memory inside
-  // the copy loop would put a dependent load before every cp.async.
-  __shared__ int32_t split_pages[kDecodeSplitTokens + 1];
-  const int first_page = t0 / pt, n_pages = (t0 + n_tok - 1) / pt - first_page + 1;
-  for (int i = threadIdx.x; i < n_pages; i += blockDim.x) split_pages[i] = table[first_page + i];
-  __syncthreads();
+  // The page ids of the warp's tokens, one per lane (a warp's 32 tokens span at most 32 pages),
+  // read once: looking each up inside the copy loop would put a dependent load before every
+  // cp.async. Warps do not wait for each other.
+  const int warp_page0 = (t0 + w0) / pt;
+  int32_t lane_page = 0;
+  if (warp_tokens > 0 && warp_page0 + lane <= (t0 + w0 + warp_tokens - 1) / pt) lane_page = table[warp_page0 + lane];
   // The warp's 32 rows of K (kv = 0) or V (kv = 1); rows past the split's end are zero-filled.
   auto load_rows = [&](bf16 *dst, int kv) {
     constexpr int chunks = D / 8;  // 16-byte pieces of a row
+    #pragma unroll 4
     for (int i = lane; i < 32 * chunks; i += 32) {
-      const int r = w0 + i / chunks, col = (i % chunks) * 8;
-      const bool ok = r < n_tok;
-      const int j = t0 + (ok ? r : 0);
-      const bf16 *src = cache.pages + (((int64_t)split_pages[j / pt - first_page] * 2 + kv) * pt + j % pt) * D + col;
-      cp_async16(dst + r * kRow + col, src, ok);
+      const int r = i / chunks, col = (i % chunks) * 8;
+      const bool ok = r < warp_tokens;
+      const int j = t0 + w0 + (ok ? r : 0);
+      const int32_t page = __shfl_sync(0xffffffffu, lane_page, j / pt - warp_page0);
+      const bf16 *src = cache.pages + (((int64_t)page * 2 + kv) * pt + j % pt) * D + col;
+      cp_async16(dst + (w0 + r) * kRow + col, src, ok);
     }
     cp_async_commit();
   };
@@ -389,7 +419,7 @@ __global__ void __launch_bounds__(kDecodeWarps * 32)
       }
       for (int nb = 0; nb < 4; nb++)
         for (int e = 0; e < 4; e++) {
-          const float p = exp2f(s[nb][e] - row_max[e / 2]);
+          const float p = exp2_ftz(s[nb][e] - row_max[e / 2]);
           s[nb][e] = p;
           row_sum[e / 2] += p;
         }
@@ -437,7 +467,7 @@ __global__ void __launch_bounds__(kDecodeWarps * 32)
       for (int wp = 0; wp < kDecodeWarps; wp++) {
         const float *w = ws + (wp * kMaxQ + i) * (D + 2);
         if (w[D] == -INFINITY) continue;
-        const float f = exp2f(w[D] - m_all);
+        const float f = exp2_ftz(w[D] - m_all);
         a += w[d] * f;
         sum += w[D + 1] * f;
       }
