@@ -239,12 +239,7 @@ hkv_status hkv_seq_get_info(const hkv_context *ctx, int32_t id, hkv_seq_info *ou
 hkv_status hkv_seq_get_logits(const hkv_context *ctx, int32_t id, float *out, int32_t n) {
   return guarded([&] {
     require(ctx && out, "hkv_seq_get_logits: ctx and out must not be NULL");
-    const hkv::Sequence &seq = ctx->ctx->get(id);
-    if (seq.logits.empty()) throw hkv::Error(HKV_ERR_STATE, "sequence " + std::to_string(id) + " has no logits before prefill");
-    if (n < (int32_t)seq.logits.size())
-      throw hkv::Error(HKV_ERR_INVALID_ARGUMENT, "hkv_seq_get_logits: buffer of " + std::to_string(n) + " floats, " +
-                                                     std::to_string(seq.logits.size()) + " needed");
-    std::memcpy(out, seq.logits.data(), sizeof(float) * seq.logits.size());
+    ctx->ctx->read_logits(id, out, n);
   });
 }
 

@@ -8,7 +8,8 @@
 namespace hkv {
 
 Context::Context(const Config &cfg, const hkv_context_params &params, std::unique_ptr<Backend> backend, PagePool pages)
-    : cfg_(cfg), params_(params), backend_(std::move(backend)), pages_(std::move(pages)) {
+    : cfg_(cfg), params_(params), backend_(std::move(backend)), pages_(std::move(pages)),
+      slot_taken_((size_t)params_.max_sequences, false) {
   if (params_.max_context <= 0) params_.max_context = cfg_.max_positions;
 }
 
@@ -107,6 +108,9 @@ int32_t Context::admit(std::unique_ptr<Sequence> seq) {
                                            std::to_string(seq->reserve_pages * pages_.page_bytes()) + " bytes), only " +
                                            std::to_string(std::max<int64_t>(0, available)) + " of " +
                                            std::to_string(pages_.pages_total()) + " are free");
+  // A free slot exists: fewer sequences than max_sequences are admitted.
+  seq->slot = (int32_t)(std::find(slot_taken_.begin(), slot_taken_.end(), false) - slot_taken_.begin());
+  slot_taken_[seq->slot] = true;
   std::lock_guard<std::mutex> lock(seqs_mutex_);
   seq->id = next_id_++;
   const int32_t id = seq->id;
@@ -132,10 +136,13 @@ int32_t Context::fork(int32_t id, const hkv_sampling_params &sampling) {
   seq->plan = src.plan;
   seq->heads.resize(src.heads.size());
   seq->sampler = std::make_unique<Sampler>(sampling);
-  seq->logits = src.logits;
   seq->n_past = src.n_past;
   Sequence &copy = *seq;
   const int32_t new_id = admit(std::move(seq));
+  if (src.has_logits) {
+    backend_->copy_logits(src.slot, copy.slot);
+    copy.has_logits = true;
+  }
   // Pages are taken after admission, out of the reservation it made.
   for (size_t h = 0; h < src.heads.size(); h++) {
     copy.heads[h].positions = src.heads[h].positions;
@@ -156,7 +163,9 @@ void Context::cancel(int32_t id) {
 }
 
 void Context::remove(int32_t id) {
-  release(get_mut(id));
+  Sequence &seq = get_mut(id);
+  release(seq);
+  slot_taken_[seq.slot] = false;
   std::lock_guard<std::mutex> lock(seqs_mutex_);
   seqs_.erase(id);
 }
@@ -174,8 +183,13 @@ void Context::release(Sequence &seq) {
 int32_t Context::prefill(int32_t id, hkv_progress_fn progress, void *user) {
   Sequence &seq = get_mut(id);
   if (seq.state != HKV_SEQ_PENDING) throw Error(HKV_ERR_STATE, "sequence " + std::to_string(id) + " is already prefilled");
+  int32_t token = -1;
   try {
     backend_->prefill(seq, pages_, progress, user);
+    seq.has_logits = true;
+    std::vector<int32_t> tokens;
+    backend_->sample({&seq}, {seq.sampler->next_draw()}, tokens);
+    token = tokens[0];
   } catch (const Error &e) {
     // A failed prefill keeps nothing: its pages go back now, the sequence stays until removed.
     release(seq);
@@ -185,7 +199,6 @@ int32_t Context::prefill(int32_t id, hkv_progress_fn progress, void *user) {
   }
   seq.n_past = (int32_t)seq.prompt.size();
   seq.state = HKV_SEQ_DECODING;
-  const int32_t token = seq.sampler->sample(seq.logits.data(), cfg_.vocab);
   finish_token(seq, token);
   return token;
 }
@@ -204,7 +217,6 @@ void Context::finish_token(Sequence &seq, int32_t token) {
 }
 
 int32_t Context::step(hkv_step_token *out, int32_t max_out) {
-  const Config &c = cfg_;
   std::vector<Sequence *> batch;
   int32_t n_out = 0;
   for (auto &kv : seqs_) {
@@ -223,17 +235,29 @@ int32_t Context::step(hkv_step_token *out, int32_t max_out) {
   if (n_out + B > max_out) throw Error(HKV_ERR_INVALID_ARGUMENT, "step: output array holds " + std::to_string(max_out) +
                                                                     " results, " + std::to_string(n_out + B) + " needed");
 
-  std::vector<float> logits;  // [B][vocab]
-  backend_->decode(batch, pages_, logits);
+  backend_->decode(batch, pages_);
+  std::vector<TokenDraw> draws(B);
+  for (int b = 0; b < B; b++) {
+    batch[b]->n_past++;
+    draws[b] = batch[b]->sampler->next_draw();
+  }
+  std::vector<int32_t> tokens;
+  backend_->sample(batch, draws, tokens);
   for (int b = 0; b < B; b++) {
     Sequence &seq = *batch[b];
-    seq.n_past++;
-    seq.logits.assign(logits.begin() + (size_t)b * c.vocab, logits.begin() + (size_t)(b + 1) * c.vocab);
-    const int32_t token = seq.sampler->sample(seq.logits.data(), c.vocab);
-    finish_token(seq, token);
-    out[n_out++] = {seq.id, token, seq.finish};
+    finish_token(seq, tokens[b]);
+    out[n_out++] = {seq.id, tokens[b], seq.finish};
   }
   return n_out;
+}
+
+void Context::read_logits(int32_t id, float *out, int32_t n) const {
+  const Sequence &seq = get(id);
+  if (!seq.has_logits) throw Error(HKV_ERR_STATE, "sequence " + std::to_string(id) + " has no logits before prefill");
+  if (n < cfg_.vocab)
+    throw Error(HKV_ERR_INVALID_ARGUMENT, "hkv_seq_get_logits: buffer of " + std::to_string(n) + " floats, " +
+                                              std::to_string(cfg_.vocab) + " needed");
+  backend_->read_logits(seq.slot, out);
 }
 
 hkv_seq_info Context::info(int32_t id) const {

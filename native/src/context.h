@@ -1,5 +1,6 @@
 // context.h: one inference session, independent of the device: the sequences, admission
-// control against the page pool, sampling and stopping. The forward pass is the backend's.
+// control against the page pool and the logits slots, the per-sequence random draws, and
+// stopping. The forward pass and picking tokens from logits are the backend's.
 #pragma once
 
 #include <map>
@@ -28,6 +29,8 @@ class Context {
   void attach_probe(int32_t id, std::unique_ptr<AttentionProbe> probe);
 
   const Sequence &get(int32_t id) const;
+  // The sequence's last logits (vocab floats into out[n]), fetched from the backend.
+  void read_logits(int32_t id, float *out, int32_t n) const;
   hkv_seq_info info(int32_t id) const;
   hkv_context_stats stats() const;
 
@@ -47,6 +50,7 @@ class Context {
   PagePool pages_;
   std::map<int32_t, std::unique_ptr<Sequence>> seqs_;
   mutable std::mutex seqs_mutex_;  // guards the map's structure for cancel() from other threads
+  std::vector<bool> slot_taken_;  // [max_sequences]: the backend's logits rows in use
   int32_t next_id_ = 1;
 };
 

@@ -32,51 +32,62 @@ double Sampler::next_uniform() {
   return static_cast<double>(result >> 11) * 0x1.0p-53;
 }
 
-int32_t Sampler::sample(const float *logits, int vocab) {
-  if (temperature_ <= 0.f) {
+TokenDraw Sampler::next_draw() {
+  TokenDraw draw;
+  draw.temperature = temperature_;
+  draw.top_k = top_k_;
+  draw.top_p = top_p_;
+  if (temperature_ > 0.f) draw.uniform = next_uniform();
+  return draw;
+}
+
+int32_t pick_token(const float *logits, int vocab, const TokenDraw &draw,
+                   std::vector<std::pair<float, int32_t>> &scratch) {
+  if (draw.temperature <= 0.f) {
     int32_t best = 0;
     for (int i = 1; i < vocab; i++)
       if (logits[i] > logits[best]) best = i;
     return best;
   }
-  candidates_.resize(vocab);
-  for (int i = 0; i < vocab; i++) candidates_[i] = {logits[i] / temperature_, i};
+  auto &candidates = scratch;
+  candidates.resize(vocab);
+  for (int i = 0; i < vocab; i++) candidates[i] = {logits[i] / draw.temperature, i};
   // Highest first; equal logits ordered by token id so the result is deterministic.
   auto by_logit = [](const std::pair<float, int32_t> &a, const std::pair<float, int32_t> &b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
-  size_t keep = candidates_.size();
-  if (top_k_ > 0 && static_cast<size_t>(top_k_) < keep) {
-    keep = top_k_;
-    std::partial_sort(candidates_.begin(), candidates_.begin() + keep, candidates_.end(), by_logit);
-    candidates_.resize(keep);
+  size_t keep = candidates.size();
+  if (draw.top_k > 0 && static_cast<size_t>(draw.top_k) < keep) {
+    keep = draw.top_k;
+    std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(), by_logit);
+    candidates.resize(keep);
   } else {
-    std::sort(candidates_.begin(), candidates_.end(), by_logit);
+    std::sort(candidates.begin(), candidates.end(), by_logit);
   }
-  const float mx = candidates_[0].first;
+  const float mx = candidates[0].first;
   double sum = 0.0;
-  for (auto &c : candidates_) {
+  for (auto &c : candidates) {
     c.first = std::exp(c.first - mx);
     sum += c.first;
   }
-  if (top_p_ > 0.f && top_p_ < 1.f) {
+  if (draw.top_p > 0.f && draw.top_p < 1.f) {
     double cum = 0.0;
     size_t n = 0;
-    while (n < candidates_.size()) {
-      cum += candidates_[n].first / sum;
+    while (n < candidates.size()) {
+      cum += candidates[n].first / sum;
       n++;
-      if (cum >= top_p_) break;
+      if (cum >= draw.top_p) break;
     }
-    candidates_.resize(n);
+    candidates.resize(n);
     sum = 0.0;
-    for (auto &c : candidates_) sum += c.first;
+    for (auto &c : candidates) sum += c.first;
   }
-  double r = next_uniform() * sum;
-  for (auto &c : candidates_) {
+  double r = draw.uniform * sum;
+  for (auto &c : candidates) {
     r -= c.first;
     if (r < 0) return c.second;
   }
-  return candidates_.back().second;
+  return candidates.back().second;
 }
 
 }  // namespace hkv

@@ -27,7 +27,8 @@ struct Sequence {
   CompressionPlan plan;
   std::vector<HeadCache> heads;           // [n_layers * plan.cache_heads]
   std::unique_ptr<Sampler> sampler;
-  std::vector<float> logits;              // [vocab] of the last position processed
+  int32_t slot = -1;                      // row of the backend's logits store, while admitted
+  bool has_logits = false;                // the slot's row holds this sequence's last logits
   int32_t n_past = 0;                     // positions already in the cache (prompt + fed tokens)
   int64_t reserve_pages = 0;              // pages admission promised to this sequence
   std::unique_ptr<AttentionProbe> probe;  // head-importance profiling, when attached

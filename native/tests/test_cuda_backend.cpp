@@ -4,9 +4,13 @@
 //    results of bf16 operands: 1e-8, attention with bf16 probabilities: 1e-4);
 //  - the GPU window scores and selection select exactly what compress/compress.h selects, for
 //    every method and granularity;
+//  - GPU sampling picks exactly pick_token's tokens (sampler.h) on synthetic rows: greedy with
+//    exact ties, NaN and signed zeros, and temperature / top-k / top-p at the same uniforms;
 //  - through the C ABI: the golden fixtures on the GPU (logits, first tokens, decode against
 //    prefill; see check_golden_cases), and each compression method's kept positions on the GPU
-//    against the CPU backend's.
+//    against the CPU backend's; and a temperature-sampled decode (mixed rules, a fork) on the
+//    CPU and on the GPU, each token checked against pick_token on that backend's logits with the
+//    sequence's own Sampler draws.
 // Without a CUDA build or a visible GPU it prints "SKIP: no CUDA device" and exits 0.
 #include <algorithm>
 #include <cmath>
@@ -31,6 +35,7 @@
 #include "cpu/ops.h"
 #include "cuda/op_harness.h"
 #include "rope.h"
+#include "sampler.h"
 #include "thread_pool.h"
 #include "util/json.h"
 
@@ -297,6 +302,81 @@ void check_selection_ops() {
   }
 }
 
+// GPU sampling against pick_token on synthetic rows, all rows in one call with the rows read
+// from shuffled positions (as decode reads sequence slots). Greedy rows hold exact ties of
+// the maximum, a NaN at id 0 or elsewhere, -0 against +0, a constant row. Sampled rows are
+// normal logits (ties between equal floats are ranked by id on both sides, so the order is the
+// same by construction; the float exp and the double sums differ only in rounding, far below
+// the gaps a uniform falls into on such rows).
+void check_sampling_ops() {
+  for (int vocab : {1000, 128256}) {
+    std::vector<std::vector<float>> rows;
+    std::vector<hkv::TokenDraw> draws;
+    auto greedy_row = [&](std::vector<float> row) {
+      rows.push_back(std::move(row));
+      draws.push_back(hkv::TokenDraw{});
+    };
+    {
+      auto r = random_vector(vocab, 2.f);
+      const float top = *std::max_element(r.begin(), r.end()) + 1.f;
+      r[vocab - 3] = r[vocab / 2] = r[7] = top;  // exact ties: the lowest id wins
+      greedy_row(r);
+      auto z = random_vector(vocab, 1.f);
+      for (auto &x : z) x = -std::fabs(x) - 1.f;
+      z[11] = -0.f;
+      z[5] = 0.f;  // -0 == +0: id 5
+      greedy_row(z);
+      auto n = random_vector(vocab, 1.f);
+      n[0] = NAN;  // nothing compares greater than a NaN at id 0
+      greedy_row(n);
+      auto m = random_vector(vocab, 1.f);
+      m[vocab / 3] = NAN;  // a NaN elsewhere never wins
+      greedy_row(m);
+      greedy_row(std::vector<float>(vocab, 0.25f));
+    }
+    struct Rule { float temperature; int32_t top_k; float top_p; };
+    const Rule rules[] = {{1.f, 0, 1.f},  {0.7f, 0, 1.f},   {1.3f, 50, 1.f}, {0.8f, 0, 0.9f},
+                          {1.f, 40, 0.5f}, {1.f, 1, 1.f},   {2.f, 0, 0.3f},  {1.f, vocab + 5, 0.95f}};
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    for (int i = 0; i < 48; i++) {
+      const Rule &rule = rules[i % (sizeof(rules) / sizeof(rules[0]))];
+      rows.push_back(random_vector(vocab, 2.f));
+      hkv::TokenDraw d;
+      d.temperature = rule.temperature;
+      d.top_k = rule.top_k;
+      d.top_p = rule.top_p;
+      d.uniform = i == 0 ? 0.0 : i == 1 ? 0.9999999999 : uniform(rng);
+      draws.push_back(d);
+    }
+    // Row i of the call reads row order[i] of the logits.
+    std::vector<int32_t> order(rows.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<float> logits;
+    for (const auto &r : rows) logits.insert(logits.end(), r.begin(), r.end());
+    std::vector<hkv::TokenDraw> call_draws(rows.size());
+    for (size_t i = 0; i < rows.size(); i++) call_draws[i] = draws[order[i]];
+    const std::vector<int32_t> got = gpu::sample(logits, vocab, order, call_draws);
+    std::vector<std::pair<float, int32_t>> scratch;
+    int greedy_equal = 0, greedy = 0, sampled_equal = 0, sampled = 0;
+    for (size_t i = 0; i < rows.size(); i++) {
+      const int32_t ref = hkv::pick_token(rows[order[i]].data(), vocab, call_draws[i], scratch);
+      const bool is_greedy = call_draws[i].temperature <= 0.f;
+      (is_greedy ? greedy : sampled)++;
+      if (got[i] == ref) {
+        (is_greedy ? greedy_equal : sampled_equal)++;
+      } else {
+        std::fprintf(stderr, "FAIL sampling vocab %d row %d (t %.2f, top_k %d, top_p %.2f, u %.6f): GPU %d, CPU %d\n", vocab,
+                     order[i], call_draws[i].temperature, call_draws[i].top_k, call_draws[i].top_p, call_draws[i].uniform,
+                     got[i], ref);
+        ++hkv_test::failures();
+      }
+    }
+    std::printf("  sampling vocab %6d: greedy tokens equal %d/%d, temperature/top-k/top-p tokens equal %d/%d\n", vocab,
+                greedy_equal, greedy, sampled_equal, sampled);
+  }
+}
+
 using hkv_test::ints;
 using hkv_test::read_file;
 
@@ -513,6 +593,118 @@ void check_engine_selections() {
   }
 }
 
+// A short temperature-sampled decode through the C ABI on the CPU and on the GPU: four
+// sequences with different rules (greedy, temperature, top-k, top-p) step together, one is
+// forked halfway. Every token must be pick_token on the logits the backend held before it
+// (read back with hkv_seq_get_logits) with the next draw of a host Sampler made from the same
+// parameters: the backend sampled each row from the right sequence, with that sequence's own
+// random stream. A fork starts from its source's logits, exactly. The CPU and GPU runs are
+// then compared token by token (printed: bf16 logits may move a draw across a boundary).
+std::vector<std::vector<int32_t>> sampled_decode(hkv_context *ctx, int vocab, const std::vector<int32_t> &prompt,
+                                                 const char *label) {
+  std::vector<hkv_sampling_params> params(4, hkv_sampling_default_params());
+  params[1].temperature = 0.8f;
+  params[2].temperature = 1.2f;
+  params[2].top_k = 20;
+  params[3].temperature = 1.0f;
+  params[3].top_p = 0.9f;
+  for (size_t i = 0; i < params.size(); i++) {
+    params[i].max_new_tokens = 8;
+    params[i].seed = 77 + i;
+  }
+  hkv_sampling_params fork_params = params[3];
+  fork_params.seed = 5;
+  fork_params.temperature = 0.6f;
+  std::vector<int32_t> ids;
+  std::vector<hkv::Sampler> replay;
+  std::vector<std::vector<float>> last;  // each sequence's logits before its next token
+  std::vector<std::vector<int32_t>> tokens;
+  std::vector<std::pair<float, int32_t>> scratch;
+  int checked = 0, mismatches = 0;
+  auto logits_of = [&](int32_t id) {
+    std::vector<float> l(vocab);
+    if (hkv_seq_get_logits(ctx, id, l.data(), vocab) != HKV_OK) {
+      std::fprintf(stderr, "FAIL %s: hkv_seq_get_logits: %s\n", label, hkv_last_error());
+      ++hkv_test::failures();
+    }
+    return l;
+  };
+  auto expect = [&](size_t s, int32_t token) {
+    const int32_t ref = hkv::pick_token(last[s].data(), vocab, replay[s].next_draw(), scratch);
+    checked++;
+    if (token != ref) mismatches++;
+  };
+  for (const auto &sp : params) {
+    hkv_kv_params kv = hkv_kv_default_params();
+    int32_t id = -1, token = -1;
+    if (hkv_seq_add(ctx, prompt.data(), (int32_t)prompt.size(), &sp, &kv, &id) != HKV_OK ||
+        hkv_seq_prefill(ctx, id, nullptr, nullptr, &token) != HKV_OK) {
+      std::fprintf(stderr, "FAIL %s: %s\n", label, hkv_last_error());
+      ++hkv_test::failures();
+      return {};
+    }
+    ids.push_back(id);
+    replay.emplace_back(sp);
+    last.push_back(logits_of(id));
+    tokens.push_back({token});
+    expect(ids.size() - 1, token);
+  }
+  for (int step = 0; step < 7; step++) {
+    if (step == 3) {
+      int32_t forked = -1;
+      if (hkv_seq_fork(ctx, ids[3], &fork_params, &forked) != HKV_OK) {
+        std::fprintf(stderr, "FAIL %s fork: %s\n", label, hkv_last_error());
+        ++hkv_test::failures();
+        return {};
+      }
+      const std::vector<float> copied = logits_of(forked);
+      if (copied != last[3]) {
+        std::fprintf(stderr, "FAIL %s fork: the fork's logits differ from its source's\n", label);
+        ++hkv_test::failures();
+      }
+      ids.push_back(forked);
+      replay.emplace_back(fork_params);
+      last.push_back(copied);
+      tokens.push_back(tokens[3]);
+    }
+    std::vector<hkv_step_token> out(ids.size());
+    int32_t n_out = 0;
+    if (hkv_step(ctx, out.data(), (int32_t)out.size(), &n_out) != HKV_OK) {
+      std::fprintf(stderr, "FAIL %s step: %s\n", label, hkv_last_error());
+      ++hkv_test::failures();
+      return {};
+    }
+    for (int i = 0; i < n_out; i++) {
+      const size_t s = std::find(ids.begin(), ids.end(), out[i].seq_id) - ids.begin();
+      if (s == ids.size() || out[i].token < 0) continue;
+      expect(s, out[i].token);
+      tokens[s].push_back(out[i].token);
+      last[s] = logits_of(ids[s]);
+    }
+  }
+  for (int32_t id : ids) hkv_seq_remove(ctx, id);
+  std::printf("  %s: %d sampled tokens, %d differ from pick_token on the backend's logits\n", label, checked, mismatches);
+  if (mismatches > 0 || checked < 30) {
+    std::fprintf(stderr, "FAIL %s: %d of %d tokens are not the reference sampler's\n", label, mismatches, checked);
+    ++hkv_test::failures();
+  }
+  return tokens;
+}
+
+void check_engine_sampling() {
+  const fs::path dir = "test/fixtures/models/llama-f32";
+  Engine cpu, cuda;
+  if (!cpu.open(dir, HKV_DEVICE_CPU, 512) || !cuda.open(dir, HKV_DEVICE_CUDA, 512)) return;
+  hkv_model_info info;
+  hkv_model_get_info(cpu.model, &info);
+  const std::vector<int32_t> prompt = {1, 17, 230, 5, 999, 42, 42, 311, 8, 64};
+  const auto on_cpu = sampled_decode(cpu.ctx, info.vocab_size, prompt, "sampled decode, cpu ");
+  const auto on_gpu = sampled_decode(cuda.ctx, info.vocab_size, prompt, "sampled decode, cuda");
+  int equal = 0;
+  for (size_t s = 0; s < std::min(on_cpu.size(), on_gpu.size()); s++) equal += on_cpu[s] == on_gpu[s];
+  std::printf("  sampled decode: whole sequences equal on the CPU and the GPU %d/%zu\n", equal, on_cpu.size());
+}
+
 }  // namespace
 #endif
 
@@ -531,9 +723,12 @@ int main() {
   check_decode_attention();
   std::printf("compression on the GPU against compress/compress.h:\n");
   check_selection_ops();
+  std::printf("sampling on the GPU against sampler.h:\n");
+  check_sampling_ops();
   std::printf("engine through the C ABI:\n");
   check_golden_cases();
   check_engine_selections();
+  check_engine_sampling();
   return hkv_test::finish("test_cuda_backend");
 #endif
 }

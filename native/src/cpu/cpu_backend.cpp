@@ -66,14 +66,28 @@ int cache_heads_per_kv_head(const Config &c, const Sequence &seq) { return seq.p
 
 }  // namespace
 
-CpuBackend::CpuBackend(const LoadedModel &model, ThreadPool &pool, int64_t n_pages, int page_tokens, int prefill_chunk)
+CpuBackend::CpuBackend(const LoadedModel &model, ThreadPool &pool, int64_t n_pages, int page_tokens, int prefill_chunk,
+                       int max_sequences)
     : cfg_(model.config),
       w_(model.weights),
       pool_(pool),
       rope_(model.config.rope, model.config.head_dim),
       page_tokens_(page_tokens),
       prefill_chunk_(std::max(1, prefill_chunk)),
-      kv_(new float[n_pages * 2 * page_tokens * model.config.head_dim]) {}
+      kv_(new float[n_pages * 2 * page_tokens * model.config.head_dim]),
+      logits_(new float[(size_t)max_sequences * model.config.vocab]) {}
+
+void CpuBackend::sample(const std::vector<Sequence *> &seqs, const std::vector<TokenDraw> &draws,
+                        std::vector<int32_t> &tokens) {
+  tokens.resize(seqs.size());
+  for (size_t i = 0; i < seqs.size(); i++) tokens[i] = pick_token(logits(seqs[i]->slot), cfg_.vocab, draws[i], candidates_);
+}
+
+void CpuBackend::read_logits(int32_t slot, float *out) const {
+  std::memcpy(out, logits_.get() + (size_t)slot * cfg_.vocab, sizeof(float) * cfg_.vocab);
+}
+
+void CpuBackend::copy_logits(int32_t src, int32_t dst) { std::memcpy(logits(dst), logits(src), sizeof(float) * cfg_.vocab); }
 
 void CpuBackend::append(PagePool &pages, HeadCache &head, const float *k, const float *v, int32_t position) {
   const int slot = reserve_slot(pages, head, position);
@@ -101,8 +115,7 @@ void CpuBackend::prefill(Sequence &seq, PagePool &pages, hkv_progress_fn progres
   }
   std::vector<float> last(c.hidden);
   cpu::rmsnorm(pool_, last.data(), &x[(size_t)(n - 1) * c.hidden], w_.final_norm, 1, c.hidden, c.rms_eps);
-  seq.logits.resize(c.vocab);
-  cpu::matmul(pool_, seq.logits.data(), last.data(), w_.lm_head, nullptr, 1, c.vocab, c.hidden);
+  cpu::matmul(pool_, logits(seq.slot), last.data(), w_.lm_head, nullptr, 1, c.vocab, c.hidden);
 }
 
 void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float *x, int n, hkv_progress_fn progress,
@@ -198,7 +211,7 @@ void CpuBackend::store_layer(Sequence &seq, PagePool &pages, int layer, const fl
   }
 }
 
-void CpuBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages, std::vector<float> &logits) {
+void CpuBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages) {
   const Config &c = cfg_;
   const int B = (int)batch.size();
   const int hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
@@ -266,10 +279,11 @@ void CpuBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages, s
     mlp(pool_, c, lw, a, x.data(), B);
   }
 
-  std::vector<float> xn((size_t)B * c.hidden);
-  logits.resize((size_t)B * c.vocab);
+  std::vector<float> xn((size_t)B * c.hidden), rows((size_t)B * c.vocab);
   cpu::rmsnorm(pool_, xn.data(), x.data(), w_.final_norm, B, c.hidden, c.rms_eps);
-  cpu::matmul(pool_, logits.data(), xn.data(), w_.lm_head, nullptr, B, c.vocab, c.hidden);
+  cpu::matmul(pool_, rows.data(), xn.data(), w_.lm_head, nullptr, B, c.vocab, c.hidden);
+  for (int b = 0; b < B; b++)
+    std::memcpy(logits(batch[b]->slot), &rows[(size_t)b * c.vocab], sizeof(float) * c.vocab);
 }
 
 }  // namespace hkv

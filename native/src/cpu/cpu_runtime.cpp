@@ -24,7 +24,8 @@ class CpuRuntime final : public Runtime {
   // Host memory is not reserved up front (pages are committed as written): no device limit.
   int64_t available_kv_bytes() const override { return INT64_MAX; }
   std::unique_ptr<Backend> make_backend(int64_t n_pages, const hkv_context_params &params) override {
-    return std::make_unique<CpuBackend>(model_, pool_, n_pages, params.page_tokens, params.prefill_chunk);
+    return std::make_unique<CpuBackend>(model_, pool_, n_pages, params.page_tokens, params.prefill_chunk,
+                                        params.max_sequences);
   }
 
  private:

@@ -37,13 +37,14 @@ void CudaBackend::Activations::grow(const Config &c, int m) {
 }
 
 CudaBackend::CudaBackend(const Config &cfg, const DeviceWeights &weights, int device, int64_t n_pages, int page_tokens,
-                         int prefill_chunk)
+                         int prefill_chunk, int max_sequences)
     : cfg_(cfg), w_(weights), device_(device), page_tokens_(page_tokens), prefill_chunk_(std::max(1, prefill_chunk)) {
   check(cudaSetDevice(device_), "cudaSetDevice");
   check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
   try {
     blas_ = std::make_unique<Blas>(stream_);
     pages_.grow((size_t)n_pages * page_bytes(cfg, page_tokens), "the KV page pool");
+    slot_logits_.grow(sizeof(float) * max_sequences * (size_t)cfg.vocab, "the sequences' logits");
   } catch (...) {
     blas_.reset();
     cudaStreamDestroy(stream_);
@@ -111,12 +112,8 @@ void CudaBackend::prefill(Sequence &seq, PagePool &pages, hkv_progress_fn progre
     store_layer(seq, pages, l, n);
   }
 
-  logits_.grow(sizeof(float) * c.vocab, "logits");
   rmsnorm(act_.xn.as<bf16>(), x + (int64_t)(n - 1) * c.hidden, w_.final_norm, 1, c.hidden, c.rms_eps, stream_);
-  blas_->gemm_bf16(act_.xn.as<bf16>(), w_.lm_head, logits_.as<float>(), true, 0.f, 1, c.vocab, c.hidden);
-  seq.logits.resize(c.vocab);
-  check(cudaMemcpyAsync(seq.logits.data(), logits_.as<float>(), sizeof(float) * c.vocab, cudaMemcpyDeviceToHost, stream_),
-        "logits copy");
+  blas_->gemm_bf16(act_.xn.as<bf16>(), w_.lm_head, slot_logits(seq.slot), true, 0.f, 1, c.vocab, c.hidden);
   check(cudaStreamSynchronize(stream_), "prefill");
 }
 
@@ -169,7 +166,7 @@ void CudaBackend::scatter(const std::vector<int32_t> &rows, const std::vector<in
   check(cudaStreamSynchronize(stream_), "cache write");
 }
 
-void CudaBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages, std::vector<float> &logits) {
+void CudaBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages) {
   check(cudaSetDevice(device_), "cudaSetDevice");
   const Config &c = cfg_;
   const int B = (int)batch.size(), L = c.n_layers, nh = c.n_heads, hd = c.head_dim, pt = page_tokens_;
@@ -180,12 +177,13 @@ void CudaBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages, 
 
   // Host side, once per step: the slot of every new key/value (all layers), then every cache
   // head's page list with the new token counted, uploaded in one piece.
-  std::vector<int32_t> tokens(B), positions(B), chs(B);
+  std::vector<int32_t> tokens(B), positions(B), chs(B), slots(B);
   int64_t per_layer = 0;  // cache heads of the batch, per layer
   for (int b = 0; b < B; b++) {
     tokens[b] = batch[b]->generated.back();
     positions[b] = batch[b]->n_past;
     chs[b] = batch[b]->plan.cache_heads;
+    slots[b] = batch[b]->slot;
     per_layer += chs[b];
   }
   std::vector<int32_t> rows, kv_heads;
@@ -221,14 +219,14 @@ void CudaBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages, 
       }
     }
   std::vector<int32_t> ints;
-  ints.reserve(3 * B + rows.size() * 2 + desc.size() + table.size());
+  ints.reserve(4 * B + rows.size() * 2 + desc.size() + table.size());
   auto place = [&ints](const std::vector<int32_t> &v) {
     const size_t at = ints.size();
     ints.insert(ints.end(), v.begin(), v.end());
     return at;
   };
   const size_t at_tokens = place(tokens), at_positions = place(positions), at_chs = place(chs), at_rows = place(rows),
-               at_heads = place(kv_heads), at_desc = place(desc), at_table = place(table);
+               at_heads = place(kv_heads), at_desc = place(desc), at_table = place(table), at_slots = place(slots);
   ints_.grow(sizeof(int32_t) * ints.size(), "the decode step's page lists");
   longs_.grow(sizeof(int64_t) * dst.size(), "the decode step's cache writes");
   int32_t *di = ints_.as<int32_t>();
@@ -241,7 +239,7 @@ void CudaBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages, 
   values_.grow(sizeof(bf16) * B * (size_t)c.kv_dim(), "the batch's values");
   act_.grow(c, B);
   partial_.grow(sizeof(float) * decode_partial_floats(B, nh, hd, max_len), "flash-decoding partials");
-  logits_.grow(sizeof(float) * B * (size_t)c.vocab, "logits");
+  batch_logits_.grow(sizeof(float) * B * (size_t)c.vocab, "the batch's logits");
   float *x = residual_.as<float>();
   embed(x, w_.embed, di + at_tokens, B, c.hidden, stream_);
   for (int l = 0; l < L; l++) {
@@ -257,11 +255,30 @@ void CudaBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages, 
     attention_output_and_mlp(lw, x, B);
   }
   rmsnorm(act_.xn.as<bf16>(), x, w_.final_norm, B, c.hidden, c.rms_eps, stream_);
-  blas_->gemm_bf16(act_.xn.as<bf16>(), w_.lm_head, logits_.as<float>(), true, 0.f, B, c.vocab, c.hidden);
-  logits.resize((size_t)B * c.vocab);
-  check(cudaMemcpyAsync(logits.data(), logits_.as<float>(), sizeof(float) * logits.size(), cudaMemcpyDeviceToHost, stream_),
+  blas_->gemm_bf16(act_.xn.as<bf16>(), w_.lm_head, batch_logits_.as<float>(), true, 0.f, B, c.vocab, c.hidden);
+  copy_rows(slot_logits_.as<float>(), di + at_slots, batch_logits_.as<float>(), B, c.vocab, stream_);
+  // No synchronisation: sample() follows on the same stream and waits once for the tokens.
+}
+
+void CudaBackend::sample(const std::vector<Sequence *> &seqs, const std::vector<TokenDraw> &draws,
+                         std::vector<int32_t> &tokens) {
+  check(cudaSetDevice(device_), "cudaSetDevice");
+  std::vector<int32_t> slots(seqs.size());
+  for (size_t i = 0; i < seqs.size(); i++) slots[i] = seqs[i]->slot;
+  sampler_.sample(slot_logits_.as<float>(), slots, draws, cfg_.vocab, tokens, stream_);
+}
+
+void CudaBackend::read_logits(int32_t slot, float *out) const {
+  check(cudaSetDevice(device_), "cudaSetDevice");
+  check(cudaMemcpyAsync(out, slot_logits(slot), sizeof(float) * cfg_.vocab, cudaMemcpyDeviceToHost, stream_),
         "logits copy");
-  check(cudaStreamSynchronize(stream_), "decode");
+  check(cudaStreamSynchronize(stream_), "logits copy");
+}
+
+void CudaBackend::copy_logits(int32_t src, int32_t dst) {
+  check(cudaSetDevice(device_), "cudaSetDevice");
+  check(cudaMemcpyAsync(slot_logits(dst), slot_logits(src), sizeof(float) * cfg_.vocab, cudaMemcpyDeviceToDevice, stream_),
+        "logits copy (fork)");
 }
 
 }  // namespace hkv::cuda

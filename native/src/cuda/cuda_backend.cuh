@@ -1,8 +1,8 @@
 // cuda_backend.cuh: the bf16 GPU forward pass, step for step the CPU backend's
 // (cpu/cpu_backend.h): layer-major chunked prefill with the layer's full K/V in scratch,
 // compression on the GPU right after each layer (only kept tokens are written to pages), and
-// batched decode over the ragged per-head page lists. Logits come back to the host, where the
-// context samples.
+// batched decode over the ragged per-head page lists. Logits stay on the GPU, one row per
+// sequence slot; tokens are picked there (cuda/sampling.cuh) and only they come back.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -15,6 +15,7 @@
 #include "cuda/compress.cuh"
 #include "cuda/device_buffer.cuh"
 #include "cuda/device_weights.cuh"
+#include "cuda/sampling.cuh"
 #include "model.h"
 
 namespace hkv::cuda {
@@ -25,11 +26,15 @@ class CudaBackend final : public Backend {
   static int64_t page_bytes(const Config &cfg, int page_tokens) { return int64_t(2) * page_tokens * cfg.head_dim * 2; }
 
   CudaBackend(const Config &cfg, const DeviceWeights &weights, int device, int64_t n_pages, int page_tokens,
-              int prefill_chunk);
+              int prefill_chunk, int max_sequences);
   ~CudaBackend() override;
 
   void prefill(Sequence &seq, PagePool &pages, hkv_progress_fn progress, void *user) override;
-  void decode(const std::vector<Sequence *> &batch, PagePool &pages, std::vector<float> &logits) override;
+  void decode(const std::vector<Sequence *> &batch, PagePool &pages) override;
+  void sample(const std::vector<Sequence *> &seqs, const std::vector<TokenDraw> &draws,
+              std::vector<int32_t> &tokens) override;
+  void read_logits(int32_t slot, float *out) const override;
+  void copy_logits(int32_t src, int32_t dst) override;
   void copy_page(int32_t src, int32_t dst) override;
 
  private:
@@ -44,6 +49,7 @@ class CudaBackend final : public Backend {
   void store_layer(Sequence &seq, PagePool &pages, int layer, int n);
   void scatter(const std::vector<int32_t> &rows, const std::vector<int32_t> &heads, const std::vector<int64_t> &dst,
                const __nv_bfloat16 *k, const __nv_bfloat16 *v);
+  float *slot_logits(int32_t slot) const { return slot_logits_.as<float>() + (int64_t)slot * cfg_.vocab; }
 
   const Config &cfg_;
   const DeviceWeights &w_;
@@ -58,9 +64,11 @@ class CudaBackend final : public Backend {
   DeviceBuffer q_window_;  // [window][q_dim] fp32
   DeviceBuffer ints_, longs_;  // per-call index uploads
   DeviceBuffer partial_;   // flash-decoding partial results
-  DeviceBuffer logits_;    // [batch][vocab] fp32
+  DeviceBuffer batch_logits_;  // [batch][vocab] fp32: the decode step's lm_head output
+  DeviceBuffer slot_logits_;   // [max_sequences][vocab] fp32: each slot's last logits
   Activations act_;
   DeviceSelector selector_;
+  DeviceSampler sampler_;
 };
 
 }  // namespace hkv::cuda

@@ -47,7 +47,7 @@ class CudaRuntime final : public Runtime {
   }
   std::unique_ptr<Backend> make_backend(int64_t n_pages, const hkv_context_params &params) override {
     return std::make_unique<cuda::CudaBackend>(model_.config, weights_, device_, n_pages, params.page_tokens,
-                                               params.prefill_chunk);
+                                               params.prefill_chunk, params.max_sequences);
   }
 
  private:

@@ -6,6 +6,7 @@
 #include "cuda/cuda_check.cuh"
 #include "cuda/device_buffer.cuh"
 #include "cuda/ops.cuh"
+#include "cuda/sampling.cuh"
 #include "rope.h"
 
 namespace hkv::cuda::harness {
@@ -137,6 +138,15 @@ std::vector<std::vector<int32_t>> select(const Config &cfg, const hkv_kv_params 
   DeviceBuffer d = upload(pooled);
   DeviceSelector selector;
   return selector.select(cfg, kv, plan, layer, d.as<float>(), n_prompt, 0);
+}
+
+std::vector<int32_t> sample(const std::vector<float> &logits, int vocab, const std::vector<int32_t> &rows,
+                            const std::vector<TokenDraw> &draws) {
+  DeviceBuffer d = upload(logits);
+  DeviceSampler sampler;
+  std::vector<int32_t> tokens;
+  sampler.sample(d.as<float>(), rows, draws, vocab, tokens, 0);
+  return tokens;
 }
 
 }  // namespace hkv::cuda::harness

@@ -10,6 +10,7 @@
 #include "compress/compress.h"
 #include "headkv.h"
 #include "model.h"
+#include "sampler.h"
 
 namespace hkv::cuda::harness {
 
@@ -47,5 +48,10 @@ std::vector<float> window_scores(const Config &cfg, const hkv_kv_params &kv, con
 // The GPU selection from pooled scores [cache_heads][n - window].
 std::vector<std::vector<int32_t>> select(const Config &cfg, const hkv_kv_params &kv, const CompressionPlan &plan, int layer,
                                          const std::vector<float> &pooled, int n_prompt);
+
+// Tokens picked on the GPU (cuda/sampling.cuh): token i from row rows[i] of logits
+// [n_rows][vocab] with draws[i].
+std::vector<int32_t> sample(const std::vector<float> &logits, int vocab, const std::vector<int32_t> &rows,
+                            const std::vector<TokenDraw> &draws);
 
 }  // namespace hkv::cuda::harness

@@ -106,6 +106,13 @@ __global__ void scatter_kv_kernel(bf16 *pages, const bf16 *k, const bf16 *v, con
   }
 }
 
+__global__ void copy_rows_kernel(float *dst, const int32_t *dst_rows, const float *src, int width) {
+  const int r = blockIdx.y;
+  float *out = dst + (int64_t)dst_rows[r] * width;
+  const float *in = src + (int64_t)r * width;
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < width; i += gridDim.x * blockDim.x) out[i] = in[i];
+}
+
 int grid_for(int64_t n, int threads) { return (int)std::min<int64_t>((n + threads - 1) / threads, 65536); }
 
 }  // namespace
@@ -144,6 +151,12 @@ void scatter_kv(bf16 *pages, const bf16 *k, const bf16 *v, const int32_t *src_ro
   scatter_kv_kernel<<<(unsigned)((n_entries + warps - 1) / warps), warps * 32, 0, stream>>>(
       pages, k, v, src_row, kv_head, dst, n_entries, n_kv_heads, head_dim, page_tokens);
   check_launch("scatter_kv");
+}
+
+void copy_rows(float *dst, const int32_t *dst_rows, const float *src, int n_rows, int width, cudaStream_t stream) {
+  if (n_rows == 0 || width == 0) return;
+  copy_rows_kernel<<<dim3((unsigned)grid_for(width, 256), (unsigned)n_rows), 256, 0, stream>>>(dst, dst_rows, src, width);
+  check_launch("copy_rows");
 }
 
 }  // namespace hkv::cuda

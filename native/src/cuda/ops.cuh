@@ -46,4 +46,7 @@ void silu_mul(bf16 *out, const bf16 *gu, int m, int inter, cudaStream_t stream);
 void scatter_kv(bf16 *pages, const bf16 *k, const bf16 *v, const int32_t *src_row, const int32_t *kv_head,
                 const int64_t *dst, int64_t n_entries, int n_kv_heads, int head_dim, int page_tokens, cudaStream_t stream);
 
+// dst[dst_rows[r]][width] = src[r][width] for r < n_rows (fp32 rows, e.g. logits into slots).
+void copy_rows(float *dst, const int32_t *dst_rows, const float *src, int n_rows, int width, cudaStream_t stream);
+
 }  // namespace hkv::cuda
