@@ -101,9 +101,10 @@ __global__ void __launch_bounds__(kPrefillWarps<D> * 32, D <= 128 ? 2 : 1)
   bf16 *ks = qs + kRows * (D + 8);  // [2][kKeys][D + 8]
   bf16 *vs = ks + 2 * tile;         // [2][kKeys][D + 8]
 
-  // Later query tiles see more keys: start them first.
-  const int q0 = (gridDim.x - 1 - blockIdx.x) * kRows;
-  const int h = blockIdx.y, g = h / (n_heads / n_kv_heads);
+  // Later query tiles see more keys: start them first, every head's before any shorter one
+  // (heads vary fastest in launch order), so the last wave holds the shortest tiles.
+  const int q0 = (gridDim.y - 1 - blockIdx.y) * kRows;
+  const int h = blockIdx.x, g = h / (n_heads / n_kv_heads);
   const int q_stride = n_heads * D, kv_stride = n_kv_heads * D;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int quad_row = lane / 4, quad_col = lane % 4;
@@ -291,7 +292,7 @@ void launch_prefill(const bf16 *q, const bf16 *k, const bf16 *v, bf16 *out, int 
   // Per kernel and device; cheap enough to set on every launch.
   check(cudaFuncSetAttribute(flash_prefill_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem),
         "flash_prefill: shared memory size");
-  const dim3 grid((m + kRows - 1) / kRows, n_heads);
+  const dim3 grid(n_heads, (m + kRows - 1) / kRows);
   const float scale_log2 = kLog2e / sqrtf((float)D);
   flash_prefill_kernel<D>
       <<<grid, kPrefillWarps<D> * 32, smem, stream>>>(q, k, v, out, m, c0, n_heads, n_kv_heads, scale_log2);
@@ -334,11 +335,11 @@ __global__ void __launch_bounds__(kDecodeWarps * 32)
   // The sequence's granularity and the head's descriptor are read together (every sequence has
   // n_heads descriptors), not one after the other: each dependent global read before the first
   // cp.async is a memory latency the whole block waits out.
-  const int ch = cache.cache_heads[b];
-  const int2 desc = *reinterpret_cast<const int2 *>(cache.heads + ((int64_t)b * n_heads + c) * 2);
+  // (Two int32 reads: the descriptors may sit at any 4-byte offset of the engine's upload.)
+  const int32_t *desc = cache.heads + ((int64_t)b * n_heads + c) * 2;
+  const int ch = cache.cache_heads[b], table_offset = desc[0], len = desc[1];
   if (c >= ch) return;
-  const int32_t *table = cache.page_table + desc.x;
-  const int len = desc.y;
+  const int32_t *table = cache.page_table + table_offset;
   const int t0 = split * kDecodeSplitTokens;
   if (t0 >= len) return;
   const int n_tok = min(len - t0, kDecodeSplitTokens);
