@@ -9,7 +9,8 @@ import type { ConfigSummary, EvalRecord, EvalSummary } from '@headkv/suite';
 import { sweepScores } from './pick_beta';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const EVAL_DIR = path.join(ROOT, 'models', 'headkv-tiny', 'eval');
+const MODEL_DIR = path.join(ROOT, 'models', 'headkv-tiny');
+const EVAL_DIR = path.join(MODEL_DIR, 'eval');
 const DOC = path.join(ROOT, 'docs', 'fidelity.md');
 // The plot of the page's main table (baselines with the tuned-beta HeadKV rows).
 const PLOT = path.join(EVAL_DIR, 'methods-2k-tuned-beta.svg');
@@ -27,40 +28,79 @@ function load(name: string): Results {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Results;
 }
 
+// The model's size as the page states it: parameters counted from the safetensors header (8-byte
+// little-endian header length, then JSON with every tensor's shape), layers from config.json.
+function modelSize(): { parameters: number; layers: number } {
+  const weights = fs.readFileSync(path.join(MODEL_DIR, 'model.safetensors'));
+  const headerLength = Number(weights.readBigUInt64LE(0));
+  const header = JSON.parse(weights.subarray(8, 8 + headerLength).toString('utf8')) as Record<
+    string,
+    { shape?: number[] }
+  >;
+  let parameters = 0;
+  for (const [name, tensor] of Object.entries(header)) {
+    if (name !== '__metadata__') parameters += (tensor.shape ?? []).reduce((a, b) => a * b, 1);
+  }
+  const config = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'config.json'), 'utf8')) as {
+    num_hidden_layers: number;
+  };
+  return { parameters, layers: config.num_hidden_layers };
+}
+
 const f1 = (x: number): string => x.toFixed(1);
+const cases = (n: number | null): string => (n === null ? '?' : `${n} case${n === 1 ? '' : 's'}`);
 const share = (c: ConfigSummary): string => `${(100 * c.cacheShare).toFixed(2)}%`;
 
-function fullTable(runs: Results[]): string[] {
-  const cells: Record<string, Record<string, { cases: number; accuracy: number }>> = {};
+type FullCells = Record<string, Record<string, { cases: number; accuracy: number }>>;
+
+// Task -> length -> full-cache cell, over runs that cover different lengths.
+function fullCells(runs: Results[]): FullCells {
+  const cells: FullCells = {};
   for (const run of runs) {
     for (const [task, byLength] of Object.entries(run.fullByGroupAndLength)) {
       Object.assign((cells[task] ??= {}), byLength);
     }
   }
+  return cells;
+}
+
+// Full-cache accuracy per prompt length over every task, weighted by cases.
+function fullByLength(cells: FullCells): { length: string; accuracy: number; cases: number }[] {
   const lengths = [...new Set(Object.values(cells).flatMap((c) => Object.keys(c)))].sort(
     (a, b) => Number(a) - Number(b),
   );
+  return lengths.map((length) => {
+    let sum = 0;
+    let n = 0;
+    for (const byLength of Object.values(cells)) {
+      const cell = byLength[length];
+      if (cell) {
+        sum += cell.accuracy * cell.cases;
+        n += cell.cases;
+      }
+    }
+    return { length, accuracy: sum / n, cases: n };
+  });
+}
+
+function fullTable(cells: FullCells): string[] {
+  const totals = fullByLength(cells);
+  const lengths = totals.map((t) => t.length);
   const lines = [
     `| task | ${lengths.map((l) => `${l} tokens`).join(' | ')} |`,
     `|---|${lengths.map(() => '---|').join('')}`,
   ];
-  const totals = lengths.map(() => ({ sum: 0, n: 0 }));
   for (const task of Object.keys(cells).sort()) {
     lines.push(
       `| ${task} | ${lengths
-        .map((l, i) => {
+        .map((l) => {
           const cell = cells[task][l];
-          if (!cell) return '-';
-          totals[i].sum += cell.accuracy * cell.cases;
-          totals[i].n += cell.cases;
-          return `${f1(cell.accuracy)} (${cell.cases})`;
+          return cell ? `${f1(cell.accuracy)} (${cell.cases})` : '-';
         })
         .join(' | ')} |`,
     );
   }
-  lines.push(
-    `| **all tasks** | ${totals.map((t) => (t.n ? `**${f1(t.sum / t.n)}** (${t.n})` : '-')).join(' | ')} |`,
-  );
+  lines.push(`| **all tasks** | ${totals.map((t) => `**${f1(t.accuracy)}** (${t.cases})`).join(' | ')} |`);
   return lines;
 }
 
@@ -105,6 +145,11 @@ function granularityTable(query: Results, kv: Results): string[] {
   return lines;
 }
 
+const meanAccuracy = (run: Results): number => {
+  const compressed = run.configs.filter((c) => c.kvSize !== null);
+  return compressed.reduce((sum, c) => sum + c.accuracy, 0) / compressed.length;
+};
+
 function perTask(run: Results): string[] {
   const configs = run.configs.filter((c) => c.kvSize === null || c.kvSize === 32);
   const tasks = [...new Set(configs.flatMap((c) => Object.keys(c.byGroup)))].sort();
@@ -142,7 +187,9 @@ function withTuned(methods: Results, tuned: Results): Results {
 }
 
 function main(): void {
-  const full = [load('full-1k-4k'), load('full-8k')];
+  const full = fullCells([load('full-1k-4k'), load('full-8k')]);
+  const fullLengths = fullByLength(full);
+  const size = modelSize();
   const methods = load('methods-2k');
   const tuned = load('methods-2k-tuned-beta');
   const combined = withTuned(methods, tuned);
@@ -165,22 +212,22 @@ function main(): void {
     '# Fidelity: KV-cache methods on a model trained here',
     '',
     "What each KV-cache compression method keeps of a model's answers, measured the way the paper",
-    'measures Llama-3-8B on LongBench, but on `models/headkv-tiny` (a 6.6M-parameter GQA Llama',
-    'trained by `tools/train`, see its model card) and the RULER-style suite of `libs/suite`',
+    'measures Llama-3-8B on LongBench, but on `models/headkv-tiny` (a GQA Llama of',
+    `${(size.parameters / 1e6).toFixed(2)}M parameters and ${size.layers} layers, trained by \`tools/train\`, see its model card) and`,
+    'the RULER-style suite of `libs/suite`',
     '(test split: seeds and entity names never seen in training). Everything runs through this',
     "project's CPU engine, greedy. Accuracy is exact match (LongBench normalization) for the",
     'retrieval tasks and ROUGE-L F1 for the summary, x100.',
     '',
-    'Regenerate every number and this page (about 1.5 hours on 2 CPU cores):',
+    'Regenerate every number and this page (about 25 minutes on 2 shared CPU cores):',
     '',
     '```',
     'npm run build && sh tools/train/fidelity.sh',
     '```',
     '',
     'The raw results (`results.json`, every case in `cases.jsonl`, `plot.svg`) are under',
-    '`models/headkv-tiny/eval/`. The samples are small (when they were made, the CPU engine needed',
-    'about a minute per 8K-token prompt on this machine; it now needs about 3 s, docs/benchmarks.md):',
-    'read differences of one case (14 points at 7 cases) as noise.',
+    '`models/headkv-tiny/eval/`. The samples are small (the case counts are in every table): read',
+    'a difference of one case (14 points at 7 cases) as noise.',
     '',
     '## Full-cache accuracy per task and prompt length',
     '',
@@ -188,7 +235,7 @@ function main(): void {
     '',
     ...fullTable(full),
     '',
-    `## Every method at kv_size 16-128 (prompts of ${methods.lengths?.join(', ') ?? '?'} tokens, ${methods.limit ?? '?'} case per task)`,
+    `## Every method at kv_size 16-128 (prompts of ${methods.lengths?.join(', ') ?? '?'} tokens, ${cases(methods.limit)} per task)`,
     '',
     'Cell: accuracy (relative to the full cache on the same cases; share of the cache kept =',
     `bytes kept / bytes of a full cache, window and generated tokens included). Granularity ${methods.granularity}.`,
@@ -201,10 +248,10 @@ function main(): void {
     '',
     '![accuracy against cache share](../models/headkv-tiny/eval/methods-2k-tuned-beta.svg)',
     '',
-    `### The same at 4096 tokens (HeadKV beta ${long.beta}; ${long.configs[0].cases} cases: ${Object.keys(long.configs[0].byGroup).join(', ')})`,
+    `### The same at 4096 tokens (HeadKV beta ${long.beta}; ${cases(long.configs[0].cases)}: ${Object.keys(long.configs[0].byGroup).join(', ')})`,
     '',
-    'Four needle and summary tasks, one case each (the full row shows what the model answers with',
-    "its whole cache): at about 25 s per 4K prefill on this machine's CPU, that is what fitted.",
+    `Three needle tasks and the summary, ${cases(long.limit)} each (the full row shows what the model`,
+    'answers with its whole cache).',
     '',
     ...methodTable(long),
     '',
@@ -225,15 +272,19 @@ function main(): void {
     '## kv-head vs query-head granularity at equal bytes',
     '',
     'With 8 query heads over 2 KV heads, a query-head cache at kv_size K holds as many bytes as a',
-    'kv-head cache at 4K. HeadKV-R2 both ways (1024-token prompts, one case per task). The',
+    `kv-head cache at 4K. HeadKV-R2 both ways (1024-token prompts, ${cases(query.limit)} per task). The`,
     'query-head cache also stores every generated token once per query head, so at the same',
-    'prompt budget it holds more bytes than the kv-head cache, and still answers less:',
+    `prompt budget it holds more bytes than the kv-head cache${
+      meanAccuracy(query) < meanAccuracy(kv) ? ', and still answers less' : ''
+    }:`,
     '',
     ...granularityTable(query, kv),
     '',
     '## Against the targets',
     '',
-    `- Full-cache accuracy >= 95% at every length up to 8K: not reached (table above).`,
+    `- Full-cache accuracy >= 95% at every length up to 8K: ${
+      fullLengths.every((t) => t.accuracy >= 95) ? 'reached' : 'not reached'
+    } (${fullLengths.map((t) => `${f1(t.accuracy)}% at ${t.length}`).join(', ')}).`,
     `- HeadKV-R2 (tuned beta) beats SnapKV, PyramidKV and Ada-SnapKV at every kv_size up to 128: ${
       beats.length === kvSizes.length
         ? 'yes'
