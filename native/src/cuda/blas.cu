@@ -25,6 +25,7 @@ struct CublasApi {
   int (*create)(Handle *);
   int (*destroy)(Handle);
   int (*set_stream)(Handle, cudaStream_t);
+  int (*set_workspace)(Handle, void *, size_t);
   int (*gemm_ex)(Handle, int, int, int, int, int, const void *, const void *, cudaDataType, int, const void *,
                  cudaDataType, int, const void *, void *, cudaDataType, int, int, int);
   const char *(*status_string)(int);
@@ -59,6 +60,7 @@ CublasApi load_cublas() {
     resolve(lib, "cublasCreate_v2", api.create, name);
     resolve(lib, "cublasDestroy_v2", api.destroy, name);
     resolve(lib, "cublasSetStream_v2", api.set_stream, name);
+    resolve(lib, "cublasSetWorkspace_v2", api.set_workspace, name);
     resolve(lib, "cublasGemmEx", api.gemm_ex, name);
     resolve(lib, "cublasGetStatusString", api.status_string, name);
     return api;  // the library stays loaded for the life of the process
@@ -95,13 +97,15 @@ void check(int status, const char *what) {
 
 void require_cublas() { cublas(); }
 
-Blas::Blas(cudaStream_t stream) {
+Blas::Blas(cudaStream_t stream) : workspace_(kWorkspaceBytes, "cuBLAS workspace") {
   const CublasApi &api = cublas();
   check(api.create(&handle_), "cublasCreate");
-  const int st = api.set_stream(handle_, stream);
+  // After the stream: setting a stream puts the handle back on cuBLAS's default workspace.
+  int st = api.set_stream(handle_, stream);
+  if (st == kStatusSuccess) st = api.set_workspace(handle_, workspace_.as<void>(), workspace_.bytes());
   if (st != kStatusSuccess) {
     api.destroy(handle_);
-    check(st, "cublasSetStream");
+    check(st, "cublasSetStream / cublasSetWorkspace");
   }
 }
 

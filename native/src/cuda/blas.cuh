@@ -8,6 +8,10 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <cstddef>
+
+#include "cuda/device_buffer.cuh"
+
 namespace hkv::cuda {
 
 // Loads cuBLAS once per process (HEADKV_CUBLAS_LIBRARY, else libcublas.so.13/.12/libcublas.so on
@@ -29,6 +33,10 @@ class Blas {
                  int k);
 
  private:
+  // cuBLAS's recommendation for Hopper (4 MiB for earlier cards): the larger workspace lets its
+  // heuristics pick the faster split-K and stream-K kernels for the prefill's big GEMMs.
+  static constexpr size_t kWorkspaceBytes = 32u << 20;
+  DeviceBuffer workspace_;
   struct cublasContext *handle_ = nullptr;
 };
 
