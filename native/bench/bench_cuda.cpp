@@ -2,7 +2,7 @@
 // runs it next to transformers on the same model folder).
 //
 //   bench_cuda MODEL_DIR [--prefill 8192,32768] [--chunk N] [--decode-steps N]
-//                        [--job DOCS,PROMPT,NEW,KV_SIZE] [--job-method snapkv|headkv]
+//                        [--job DOCS,PROMPT,NEW,KV_SIZE] [--job-method snapkv|headkv] [--job-temperature T]
 //                        [--decode-kernel BATCH,LENGTH] [--longest L1,L2,...]
 //   bench_cuda none [--decode-kernel BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM]
 //                   [--prefill-kernel LENGTH,HEADS,KV_HEADS,HEAD_DIM,CHUNK]
@@ -11,7 +11,8 @@
 //              tokens/s at batch 1 on that cache for --decode-steps steps;
 //   --job:     DOCS prompts of PROMPT random tokens, each prefilled with compression at KV_SIZE
 //              (--job-method: snapkv, or headkv with the synthetic head profile below) and then
-//              all decoded together for NEW greedy tokens: documents per hour;
+//              all decoded together for NEW tokens, greedy or (--job-temperature T > 0)
+//              sampled at temperature T over the whole vocabulary: documents per hour;
 //   --decode-kernel: the decode attention kernel alone over BATCH full caches of LENGTH tokens
 //              in the model's head shape, against the card's device-to-device copy bandwidth
 //              (MODEL_DIR "none" with BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM: no model loaded);
@@ -148,12 +149,13 @@ bool run_one_document(hkv_model *model, const hkv_model_info &info, int n, int c
 int main(int argc, char **argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: bench_cuda MODEL_DIR [--prefill L1,L2] [--chunk N] [--decode-steps N] [--job DOCS,PROMPT,NEW,KV_SIZE] "
-                         "[--job-method snapkv|headkv] [--decode-kernel BATCH,LENGTH] [--longest L1,L2,...]\n");
+                         "[--job-method snapkv|headkv] [--job-temperature T] [--decode-kernel BATCH,LENGTH] [--longest L1,L2,...]\n");
     return 2;
   }
   std::vector<int> prefill_lengths;
   std::vector<int> job, decode_kernel, prefill_kernel, longest;
   std::string job_method = "snapkv";
+  float job_temperature = 0.f;
   int chunk = 4096, decode_steps = 32;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -162,6 +164,7 @@ int main(int argc, char **argv) {
     else if (a == "--decode-steps") decode_steps = std::atoi(argv[i + 1]);
     else if (a == "--job") job = ints(argv[i + 1]);
     else if (a == "--job-method") job_method = argv[i + 1];
+    else if (a == "--job-temperature") job_temperature = (float)std::atof(argv[i + 1]);
     else if (a == "--decode-kernel") decode_kernel = ints(argv[i + 1]);
     else if (a == "--prefill-kernel") prefill_kernel = ints(argv[i + 1]);
     else if (a == "--longest") longest = ints(argv[i + 1]);
@@ -271,6 +274,7 @@ int main(int argc, char **argv) {
     if (hkv_context_create(model, &cp, &ctx) != HKV_OK) die("context");
     hkv_sampling_params sp = hkv_sampling_default_params();
     sp.max_new_tokens = new_tokens;
+    sp.temperature = job_temperature;
     hkv_kv_params kv = headkv;
     if (job_method == "snapkv") {
       kv = hkv_kv_default_params();
@@ -296,9 +300,9 @@ int main(int argc, char **argv) {
     hkv_context_stats st;
     hkv_context_get_stats(ctx, &st);
     std::printf("{\"what\":\"job\",\"docs\":%d,\"prompt\":%d,\"new_tokens\":%d,\"method\":\"%s\",\"kv_size\":%d,"
-                "\"prefill_s\":%.2f,\"decode_s\":%.2f,\"decode_tokens_per_s\":%.1f,\"docs_per_hour\":%.0f,"
+                "\"temperature\":%g,\"prefill_s\":%.2f,\"decode_s\":%.2f,\"decode_tokens_per_s\":%.1f,\"docs_per_hour\":%.0f,"
                 "\"kv_bytes_held\":%lld,\"gpu_used_gib\":%.2f}\n",
-                docs, n, new_tokens, job_method.c_str(), kv_size, prefill_s, decode_s, (generated - docs) / decode_s, docs / total * 3600,
+                docs, n, new_tokens, job_method.c_str(), kv_size, job_temperature, prefill_s, decode_s, (generated - docs) / decode_s, docs / total * 3600,
                 (long long)st.kv_bytes_held, gpu_used_gib());
     std::fflush(stdout);
     hkv_context_free(ctx);
