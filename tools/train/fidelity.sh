@@ -11,8 +11,8 @@ headkv() { node bin/headkv.js "$@"; }
 headkv profile --model $MODEL --method r2 --max-length 2048 --out $MODEL/headkv_profile.json --threads 1
 headkv profile --model $MODEL --method r --max-length 1024 --depths 5 --count-all-trials \
   --out $MODEL/headkv_profile_r.json --threads 1
-headkv eval --model $MODEL --methods full --lengths 1024,2048,4096 --limit 2 --out $EVAL/full-1k-4k
-headkv eval --model $MODEL --methods full --lengths 8192 --limit 1 --out $EVAL/full-8k
+headkv eval --model $MODEL --methods full --lengths 1024,2048,4096 --limit 8 --out $EVAL/full-1k-4k
+headkv eval --model $MODEL --methods full --lengths 8192 --limit 8 --out $EVAL/full-8k
 headkv eval --model $MODEL --methods full,snapkv,pyramidkv,ada-snapkv,headkv-r,headkv-r2 \
   --kv-sizes 16,32,64,128 --lengths 2048 --limit 1 --out $EVAL/methods-2k
 # beta: chosen on the validation split (the paper reports the best of a sweep), then on test.
