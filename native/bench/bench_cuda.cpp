@@ -111,9 +111,10 @@ void print_prefill_kernel(const std::vector<int> &a) {
 #endif
 
 // Prefills and decodes `new_tokens` for one prompt of n tokens; false (with the engine's error
-// in `why`) when the engine cannot.
+// in `why`) when the engine cannot. used_gib: GPU memory in use with the context still alive
+// (weights, the context's pre-sized KV pool, its prefill scratch); pool_gib: that pool's size.
 bool run_one_document(hkv_model *model, const hkv_model_info &info, int n, int chunk, const hkv_kv_params &kv,
-                      int new_tokens, double &seconds, std::string &why) {
+                      int new_tokens, double &seconds, std::string &why, double &used_gib, double &pool_gib) {
   hkv_context_params cp = hkv_context_default_params();
   cp.prefill_chunk = chunk;
   cp.max_sequences = 1;
@@ -140,6 +141,10 @@ bool run_one_document(hkv_model *model, const hkv_model_info &info, int n, int c
       if (ch == '"' || ch == '\\' || ch == '\n') ch = '\'';  // printed inside a JSON string
   }
   seconds = seconds_since(t0);
+  used_gib = gpu_used_gib();
+  hkv_context_stats st{};
+  hkv_context_get_stats(ctx, &st);
+  pool_gib = (double)st.pages_total * st.page_bytes / (1 << 30);
   hkv_context_free(ctx);
   return ok;
 }
@@ -311,9 +316,11 @@ int main(int argc, char **argv) {
   for (int n : longest) {
     double seconds = 0;
     std::string why;
-    const bool ok = run_one_document(model, info, n, chunk, headkv, 16, seconds, why);
-    std::printf("{\"what\":\"longest\",\"tokens\":%d,\"completed\":%s,\"seconds\":%.1f,\"gpu_used_gib\":%.2f%s%s%s}\n", n,
-                ok ? "true" : "false", seconds, gpu_used_gib(), ok ? "" : ",\"error\":\"", ok ? "" : why.c_str(),
+    double used_gib = 0, pool_gib = 0;
+    const bool ok = run_one_document(model, info, n, chunk, headkv, 16, seconds, why, used_gib, pool_gib);
+    std::printf("{\"what\":\"longest\",\"tokens\":%d,\"completed\":%s,\"seconds\":%.1f,\"gpu_used_gib\":%.2f,"
+                "\"kv_pool_gib\":%.2f%s%s%s}\n",
+                n, ok ? "true" : "false", seconds, used_gib, pool_gib, ok ? "" : ",\"error\":\"", ok ? "" : why.c_str(),
                 ok ? "" : "\"");
     std::fflush(stdout);
     if (!ok) break;
