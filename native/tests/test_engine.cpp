@@ -1,6 +1,7 @@
 // test_engine.cpp: behaviour of contexts and sequences through the C ABI, on a committed
 // fixture model: continuous batching gives each sequence the tokens it gets alone, memory is
-// accounted and returned, cancellation and stop tokens end sequences, bad calls are errors.
+// accounted and returned, cancellation and stop tokens end sequences, bad calls are errors,
+// every sampled token is the reference sampler's pick from that sequence's logits.
 #include <cstdio>
 #include <map>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "headkv.h"
 #include "test_loader_support.h"
+#include "test_sampled_decode.h"
 
 namespace {
 
@@ -236,6 +238,21 @@ void test_bad_calls(hkv_model *model) {
   hkv_context_free(ctx);
 }
 
+// Greedy, temperature, top-k and top-p sequences stepping together, one forked halfway: each
+// token equals pick_token on the logits that produced it with the sequence's own draws.
+void test_sampled_decode(hkv_model *model) {
+  hkv_context_params cp = hkv_context_default_params();
+  cp.max_sequences = 8;
+  hkv_context *ctx = nullptr;
+  CHECK(hkv_context_create(model, &cp, &ctx) == HKV_OK);
+  hkv_model_info info;
+  hkv_model_get_info(model, &info);
+  const auto tokens =
+      hkv_test::sampled_decode(ctx, info.vocab_size, {1, 17, 230, 5, 999, 42, 42, 311, 8, 64}, "sampled decode, cpu");
+  CHECK(tokens.size() == 5);
+  hkv_context_free(ctx);
+}
+
 }  // namespace
 
 int main() {
@@ -251,6 +268,7 @@ int main() {
   test_admission_refuses_what_does_not_fit(model);
   test_cancel_and_stop(model);
   test_fork(model);
+  test_sampled_decode(model);
   test_bad_calls(model);
   hkv_model_free(model);
   return hkv_test::finish("test_engine");
