@@ -3,6 +3,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { MulterModule } from '@nestjs/platform-express';
 import { BATCHES_QUEUE, PROFILES_QUEUE, REQUESTS_QUEUE, redisOptionsFromUrl } from '@headkv/queue';
 import type { FileStorage } from '@headkv/storage';
+import { AdminKeyGuard } from './auth/admin-key.guard';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyRegistry } from './auth/api-key-registry';
 import { RateLimiter } from './auth/rate-limiter.service';
@@ -59,9 +60,10 @@ export class CoordinatorModule {
         { provide: COORDINATOR_CONFIG, useValue: config },
         { provide: FILE_STORAGE, useValue: storage },
         { provide: MetadataRedis, useFactory: () => new MetadataRedis(config.redisUrl) },
-        { provide: ApiKeyRegistry, useValue: new ApiKeyRegistry(config.apiKeys) },
+        { provide: ApiKeyRegistry, useValue: new ApiKeyRegistry(config.apiKeys, config.adminKeys) },
         RateLimiter,
         ApiKeyGuard,
+        AdminKeyGuard,
         IdempotencyService,
         FileRecordsService,
         FleetRegistry,

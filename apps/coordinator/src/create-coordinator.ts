@@ -43,8 +43,13 @@ export async function startCoordinator(
   await app.startAllMicroservices();
   await app.listen(config.port, config.host);
   const logger = new Logger('coordinator');
-  if (app.get(ApiKeyRegistry).embeddedMode) {
+  const keys = app.get(ApiKeyRegistry);
+  if (keys.embeddedMode) {
     logger.warn('HEADKV_API_KEYS is not set: accepting any API key, from localhost only (embedded mode)');
+  } else if (!keys.adminKeysConfigured) {
+    logger.warn(
+      'HEADKV_ADMIN_KEYS is not set: every API key may compute, import and delete the head profiles all tenants share',
+    );
   }
   logger.log(
     `listening on http://${config.host}:${config.port} (queue prefix ${config.queuePrefix}, files in ${storage.description})`,

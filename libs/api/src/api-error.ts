@@ -28,6 +28,10 @@ export class ApiError extends Error {
     return new ApiError(401, message, 'authentication_error', null, 'invalid_api_key');
   }
 
+  static forbidden(message: string, code: string | null = null): ApiError {
+    return new ApiError(403, message, 'permission_error', null, code);
+  }
+
   static notFound(message: string, param: string | null = null): ApiError {
     return new ApiError(404, message, 'invalid_request_error', param, 'not_found');
   }

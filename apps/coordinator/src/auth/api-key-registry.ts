@@ -22,17 +22,32 @@ export const LOCAL_TENANT: Tenant = 'tenant_local';
  * Bearer API keys. Configured keys are kept only as SHA-256 hashes; a presented key is hashed and
  * compared against every stored hash in constant time, so timing reveals neither which key nor how
  * much of it matched. Without configured keys (the embedded default), any key is accepted from
- * localhost only, and each distinct key is its own tenant.
+ * localhost only, and each distinct key is its own tenant. Admin keys are API keys too (each its
+ * own tenant); when any are configured, only their tenants may change fleet-wide state.
  */
 export class ApiKeyRegistry {
   private readonly hashes: Buffer[] | null;
+  /** Tenants of the admin keys; null: no admin keys configured, every tenant is trusted. */
+  private readonly adminTenants: ReadonlySet<Tenant> | null;
 
-  constructor(keys: string[] | null) {
-    this.hashes = keys === null ? null : keys.map(sha256);
+  constructor(keys: string[] | null, adminKeys: string[] | null = null) {
+    const distinct = new Set([...(keys ?? []), ...(adminKeys ?? [])]);
+    this.hashes = keys === null ? null : [...distinct].map(sha256);
+    this.adminTenants = adminKeys === null ? null : new Set(adminKeys.map((key) => tenantOf(sha256(key))));
   }
 
   get embeddedMode(): boolean {
     return this.hashes === null;
+  }
+
+  /** Whether admin keys are configured, i.e. fleet-wide writes are restricted to their tenants. */
+  get adminKeysConfigured(): boolean {
+    return this.adminTenants !== null;
+  }
+
+  /** Whether an authenticated tenant may compute, import or delete the fleet's head profiles. */
+  mayWriteProfiles(tenant: Tenant): boolean {
+    return this.adminTenants === null || this.adminTenants.has(tenant);
   }
 
   /** Returns the tenant of a request or throws a 401. */

@@ -9,6 +9,11 @@ export interface CoordinatorConfig extends FleetSettings {
   port: number;
   /** HEADKV_API_KEYS: comma-separated bearer keys; null means the embedded localhost-only mode. */
   apiKeys: string[] | null;
+  /**
+   * HEADKV_ADMIN_KEYS: comma-separated bearer keys that may also compute, import and delete the
+   * fleet's head profiles; null means every API key may (needs HEADKV_API_KEYS when set).
+   */
+  adminKeys: string[] | null;
   /** HEADKV_MAX_BODY_BYTES: largest JSON request body. */
   maxBodyBytes: number;
   /** HEADKV_MAX_FILE_BYTES: largest uploaded file. */
@@ -26,16 +31,31 @@ export interface CoordinatorConfig extends FleetSettings {
   rateLimits: RateLimitSettings;
 }
 
-export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
-  const keys = (env.HEADKV_API_KEYS ?? '')
+/** A comma-separated list of keys; null when the variable is unset or lists none. */
+function keyList(env: NodeJS.ProcessEnv, name: string): string[] | null {
+  const keys = (env[name] ?? '')
     .split(',')
     .map((key) => key.trim())
     .filter((key) => key.length > 0);
+  return keys.length > 0 ? keys : null;
+}
+
+export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
+  const apiKeys = keyList(env, 'HEADKV_API_KEYS');
+  const adminKeys = keyList(env, 'HEADKV_ADMIN_KEYS');
+  // Without API keys the coordinator accepts any key from localhost, so an admin key would
+  // protect nothing: refuse rather than let the operator believe profile writes are gated.
+  if (adminKeys !== null && apiKeys === null) {
+    throw new Error(
+      'HEADKV_ADMIN_KEYS is set but HEADKV_API_KEYS is not: admin keys apply only when API keys are configured',
+    );
+  }
   return {
     ...fleetSettingsFromEnv(env),
     host: env.HOST || '127.0.0.1',
     port: envInteger(env, 'PORT', 8080, 0),
-    apiKeys: keys.length > 0 ? keys : null,
+    apiKeys,
+    adminKeys,
     maxBodyBytes: envInteger(env, 'HEADKV_MAX_BODY_BYTES', 4 * 1024 * 1024),
     maxFileBytes: envInteger(env, 'HEADKV_MAX_FILE_BYTES', 200 * 1024 * 1024),
     maxBatchLines: envInteger(env, 'HEADKV_MAX_BATCH_LINES', 50000),

@@ -1,8 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
+import { AdminKeyGuard } from '../auth/admin-key.guard';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import { ProfilesService } from './profiles.service';
 
-/** /v1/profiles: list, compute, import (profile JSON or reference format) and remove head profiles. */
+/**
+ * /v1/profiles: list, compute, import (profile JSON or reference format) and remove head profiles.
+ * Profiles are shared by every tenant of the fleet, so the writes take an admin key when
+ * HEADKV_ADMIN_KEYS is set (AdminKeyGuard, after the class-level ApiKeyGuard); reads take any key.
+ */
 @Controller('v1/profiles')
 @UseGuards(ApiKeyGuard)
 export class ProfilesController {
@@ -14,6 +19,7 @@ export class ProfilesController {
   }
 
   @Post()
+  @UseGuards(AdminKeyGuard)
   @HttpCode(202)
   compute(@Body() body: unknown) {
     return this.profiles.compute(body);
@@ -29,6 +35,7 @@ export class ProfilesController {
   }
 
   @Put(':fingerprint/:method/:granularity')
+  @UseGuards(AdminKeyGuard)
   import(
     @Param('fingerprint') fingerprint: string,
     @Param('method') method: string,
@@ -39,6 +46,7 @@ export class ProfilesController {
   }
 
   @Delete(':fingerprint/:method/:granularity')
+  @UseGuards(AdminKeyGuard)
   delete(
     @Param('fingerprint') fingerprint: string,
     @Param('method') method: string,
