@@ -4,7 +4,12 @@ import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { checkRedisConnection, fleetTransportOptions } from '@headkv/queue';
-import { storageFromEnv, type FileStorage } from '@headkv/storage';
+import {
+  LocalDirectoryStorage,
+  STALE_PARTIAL_AGE_MS,
+  storageFromEnv,
+  type FileStorage,
+} from '@headkv/storage';
 import { ApiKeyRegistry } from './auth/api-key-registry';
 import type { CoordinatorConfig } from './config/coordinator-config';
 import { CoordinatorModule } from './coordinator.module';
@@ -50,6 +55,17 @@ export async function startCoordinator(
     logger.warn(
       'HEADKV_ADMIN_KEYS is not set: every API key may compute, import and delete the head profiles all tenants share',
     );
+  }
+  if (storage instanceof LocalDirectoryStorage) {
+    // Housekeeping: a failure here is reported, and the files it could not remove stay harmless.
+    try {
+      const sweep = await storage.removeStalePartialFiles();
+      logger.log(
+        `removed ${sweep.files} partial files (${sweep.bytes} bytes) older than ${STALE_PARTIAL_AGE_MS / 60000} minutes, left by interrupted writes`,
+      );
+    } catch (error) {
+      logger.warn(`could not remove stale partial files: ${(error as Error).message}`);
+    }
   }
   logger.log(
     `listening on http://${config.host}:${config.port} (queue prefix ${config.queuePrefix}, files in ${storage.description})`,

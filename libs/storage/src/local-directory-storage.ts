@@ -1,5 +1,4 @@
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import {
   assertValidKey,
@@ -7,6 +6,7 @@ import {
   type FileStorage,
   type StoredObjectStream,
 } from './file-storage';
+import { partialPathBeside, removeStalePartialFiles, type PartialFilesSweep } from './partial-files';
 
 /** Files in a directory of the local file system: the embedded default. */
 export class LocalDirectoryStorage implements FileStorage {
@@ -24,7 +24,15 @@ export class LocalDirectoryStorage implements FileStorage {
   /** A new name beside `target`: written first, then renamed, so a reader never sees a half-written file. */
   private async temporaryBeside(target: string): Promise<string> {
     await mkdir(path.dirname(target), { recursive: true });
-    return `${target}.${randomBytes(6).toString('hex')}.partial`;
+    return partialPathBeside(target);
+  }
+
+  /**
+   * Deletes the partial files a process that died mid-write left behind (untouched for
+   * STALE_PARTIAL_AGE_MS); the coordinator calls it at start.
+   */
+  removeStalePartialFiles(): Promise<PartialFilesSweep> {
+    return removeStalePartialFiles(this.root);
   }
 
   async put(key: string, data: Buffer): Promise<void> {
