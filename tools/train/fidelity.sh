@@ -1,7 +1,8 @@
 #!/bin/sh
-# fidelity.sh: regenerates docs/fidelity.md from scratch on this machine's CPU (about 1.5 hours on
-# 2 cores): the head profiles of headkv-tiny, its full-cache accuracy per task and length, every
-# method at kv_size 16-128, the granularity comparison, then the page itself.
+# fidelity.sh: regenerates docs/fidelity.md from scratch on this machine's CPU (about 40 minutes on
+# 2 shared cores): the head profiles of headkv-tiny, its full-cache accuracy per task and length,
+# every method at kv_size 16-128 (2K, 4K and 8K prompts), the granularity comparison, the CI
+# slice, then the page itself.
 # Run from the repository root after `npm run build`.
 set -eu
 MODEL=models/headkv-tiny
@@ -14,25 +15,27 @@ headkv profile --model $MODEL --method r --max-length 1024 --depths 5 --count-al
 headkv eval --model $MODEL --methods full --lengths 1024,2048,4096 --limit 8 --out $EVAL/full-1k-4k
 headkv eval --model $MODEL --methods full --lengths 8192 --limit 8 --out $EVAL/full-8k
 headkv eval --model $MODEL --methods full,snapkv,pyramidkv,ada-snapkv,headkv-r,headkv-r2 \
-  --kv-sizes 16,32,64,128 --lengths 2048 --limit 1 --out $EVAL/methods-2k
+  --kv-sizes 16,32,64,128 --lengths 2048 --limit 4 --out $EVAL/methods-2k
 # beta: chosen on the validation split (the paper reports the best of a sweep), then on test.
 TASKS=niah_single,niah_multikey,niah_multivalue,niah_multiquery,summary
 for BETA in 1.01 1.2 1.5 2 3; do
-  headkv eval --model $MODEL --split validation --tasks $TASKS --lengths 2048 --limit 1 --methods headkv-r2 \
+  headkv eval --model $MODEL --split validation --tasks $TASKS --lengths 2048 --limit 4 --methods headkv-r2 \
     --kv-sizes 16,32,64,128 --beta $BETA --out $EVAL/beta-sweep-validation/beta-$BETA
 done
 BETA=$(node dist/tools/train/pick_beta.js)
 headkv eval --model $MODEL --methods headkv-r,headkv-r2 --kv-sizes 16,32,64,128 --beta $BETA \
-  --lengths 2048 --limit 1 --out $EVAL/methods-2k-tuned-beta
+  --lengths 2048 --limit 4 --out $EVAL/methods-2k-tuned-beta
 ALL=full,snapkv,pyramidkv,ada-snapkv,headkv-r,headkv-r2
-headkv eval --model $MODEL --tasks niah_single,niah_multivalue --lengths 4096 --limit 1 --methods $ALL \
+headkv eval --model $MODEL --tasks niah_single,niah_multivalue --lengths 4096 --limit 3 --methods $ALL \
   --kv-sizes 16,32,64,128 --beta $BETA --out $EVAL/methods-4k-part1
-headkv eval --model $MODEL --tasks niah_multiquery,summary --lengths 4096 --limit 1 --methods $ALL \
+headkv eval --model $MODEL --tasks niah_multiquery,summary --lengths 4096 --limit 3 --methods $ALL \
   --kv-sizes 16,32,64,128 --beta $BETA --out $EVAL/methods-4k-part2
+headkv eval --model $MODEL --lengths 8192 --limit 1 --methods $ALL --kv-sizes 16,32,64,128 --beta $BETA \
+  --out $EVAL/methods-8k
 headkv eval --model $MODEL --methods headkv-r2 --kv-sizes 16,32 --granularity query-head \
-  --lengths 1024 --limit 1 --out $EVAL/granularity-query-head-1k
+  --lengths 1024 --limit 4 --out $EVAL/granularity-query-head-1k
 headkv eval --model $MODEL --methods headkv-r2 --kv-sizes 64,128 --granularity kv-head \
-  --lengths 1024 --limit 1 --out $EVAL/granularity-kv-head-1k
+  --lengths 1024 --limit 4 --out $EVAL/granularity-kv-head-1k
 # The slice test/suite/eval-slice.test.ts reruns in CI.
 headkv eval --model $MODEL --tasks niah_single,niah_multikey,niah_multivalue,summary --lengths 1024 \
   --limit 1 --methods full,snapkv,pyramidkv,ada-snapkv,headkv-r2 --kv-sizes 16 --out $EVAL/ci-slice
