@@ -12,7 +12,10 @@ function findRepoRoot(start: string): string {
 
 export const REPO_ROOT = findRepoRoot(__dirname);
 export const FIXTURES_DIR = path.join(REPO_ROOT, 'test', 'fixtures');
-export const DEMO_MODEL_DIR = path.join(REPO_ROOT, 'models', 'tiny-random-llama');
+// The embedded default (`headkv serve`, the README's demo): the trained model.
+export const HEADKV_TINY_DIR = path.join(REPO_ROOT, 'models', 'headkv-tiny');
+// The random-weight test model: fast, gibberish output, exercises every path.
+export const TINY_RANDOM_DIR = path.join(REPO_ROOT, 'models', 'tiny-random-llama');
 export const CLI_BIN = path.join(REPO_ROOT, 'bin', 'headkv.js');
 
 export function fixturePath(...parts: string[]): string {

@@ -19,7 +19,7 @@ import {
   spanOfText,
 } from '@headkv/profiles';
 
-import { DEMO_MODEL_DIR } from '../helpers/repo-paths';
+import { TINY_RANDOM_DIR } from '../helpers/repo-paths';
 
 // A real (word-level) Hugging Face tokenizer: words and punctuation marks are tokens.
 function wordTokenizer(vocabulary: readonly string[] = []): Tokenizer {
@@ -196,7 +196,7 @@ test('spanOfText locates the scored sentence with the tokenizer that made the pr
 });
 
 test('with a byte-level BPE tokenizer the span decodes to the scored text at every depth', () => {
-  const bpe = ModelTokenizer.fromDir(DEMO_MODEL_DIR);
+  const bpe = ModelTokenizer.fromDir(TINY_RANDOM_DIR);
   const encoder = {
     encode: (text: string, options: { addSpecialTokens: boolean }) => bpe.encode(text, options),
   };

@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import { loadNativeAddon } from '@headkv/engine';
 import { loadProfile, parseReferenceScores } from '@headkv/profiles';
 
-import { DEMO_MODEL_DIR, REPO_ROOT } from '../helpers/repo-paths';
+import { REPO_ROOT, TINY_RANDOM_DIR } from '../helpers/repo-paths';
 
 const PROFILE_COMMANDS = path.join(REPO_ROOT, 'dist', 'apps', 'cli', 'src', 'commands', 'profile.js');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'hkv-profile-cli-'));
@@ -50,7 +50,7 @@ function writeReference(file: string, nLayers: number, nHeads: number): number[]
 }
 
 async function modelFingerprint(): Promise<string> {
-  const model = await loadNativeAddon().loadModel(DEMO_MODEL_DIR, { threads: 1 });
+  const model = await loadNativeAddon().loadModel(TINY_RANDOM_DIR, { threads: 1 });
   try {
     return model.info().fingerprint;
   } finally {
@@ -67,7 +67,7 @@ test('profile-import writes a profile bound to the model; profile-export gives t
     '--reference',
     reference,
     '--model',
-    DEMO_MODEL_DIR,
+    TINY_RANDOM_DIR,
     '--method',
     'r2',
     '--out',
@@ -96,7 +96,7 @@ test('a reference file of another shape is refused with one stderr line', () => 
     '--reference',
     reference,
     '--model',
-    DEMO_MODEL_DIR,
+    TINY_RANDOM_DIR,
     '--method',
     'r',
     '--out',
@@ -119,7 +119,7 @@ test('profile runs the probes on the tiny model, deterministically for a seed', 
   const args = (out: string) => [
     'profile',
     '--model',
-    DEMO_MODEL_DIR,
+    TINY_RANDOM_DIR,
     '--method',
     'r2',
     '--max-length',
@@ -161,7 +161,7 @@ test('a probe length beyond the model positions is refused before any trial runs
   const run = headkv([
     'profile',
     '--model',
-    DEMO_MODEL_DIR,
+    TINY_RANDOM_DIR,
     '--method',
     'r',
     '--max-length',
