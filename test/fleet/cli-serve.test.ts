@@ -6,13 +6,27 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { freeLoopbackPort, redisAnswers } from '../../apps/coordinator/src/embedded/local-redis-server';
-import { CLI_BIN } from '../helpers/repo-paths';
+import { answerLine } from '@headkv/suite';
+import { demoBatch } from '../../tools/demo/demo-batch';
+import { CLI_BIN, HEADKV_TINY_DIR, REPO_ROOT } from '../helpers/repo-paths';
 import { chatLine, jsonLines } from './fleet-harness';
 
 const CLI = CLI_BIN;
 
+// The fields of a batch output line's chat completion that the demo test reads.
+interface DemoOutputLine {
+  custom_id: string;
+  response: {
+    body: {
+      choices: Array<{ message: { content: string } }>;
+      usage: { kv_compression: { method: string; fallback_from?: string } };
+    };
+  };
+}
+
 // `headkv serve` with no Redis running: it must start redis-server itself, the coordinator and a
-// worker on the bundled model; `headkv batch submit --wait` then prints the results file path.
+// worker on the bundled model (models/headkv-tiny); `headkv batch submit --wait` then prints the
+// results file path, and the README's demo batch answers with the suite's facts.
 describe('headkv serve and headkv batch', () => {
   let serve: ChildProcess;
   let port: number;
@@ -71,7 +85,7 @@ describe('headkv serve and headkv batch', () => {
     const models = await (
       await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { Authorization: 'Bearer k' } })
     ).json();
-    assert.equal(models.data[0].id, 'tiny-random-llama');
+    assert.equal(models.data[0].id, 'headkv-tiny');
   });
 
   test('batch submit --wait prints the results file path; status, list and results agree', () => {
@@ -79,8 +93,8 @@ describe('headkv serve and headkv batch', () => {
     writeFileSync(
       input,
       [
-        chatLine('first', 'tiny-random-llama', 'Hello'),
-        chatLine('second', 'tiny-random-llama', 'World'),
+        chatLine('first', 'headkv-tiny', 'Hello'),
+        chatLine('second', 'headkv-tiny', 'World'),
         'not json',
       ].join('\n'),
     );
@@ -105,6 +119,38 @@ describe('headkv serve and headkv batch', () => {
     const cancelDone = cli('batch', 'cancel', batchId);
     assert.notEqual(cancelDone.status, 0);
     assert.match(cancelDone.stderr, /HTTP 409: Cannot cancel a batch with status 'completed'/);
+  });
+
+  test("the README's demo batch: the report's key facts and the needle, headkv-r2 with the shipped profile", () => {
+    const submitted = cli(
+      'batch',
+      'submit',
+      path.join(REPO_ROOT, 'docs', 'examples', 'batch.jsonl'),
+      '--wait',
+      '--output',
+      path.join(work, 'demo'),
+    );
+    assert.equal(submitted.status, 0, submitted.stderr);
+    const lines = jsonLines(readFileSync(submitted.stdout.trim().split('\n')[0], 'utf8')) as unknown[];
+    const outputs = new Map(
+      (lines as DemoOutputLine[]).map((line) => [line.custom_id, line.response.body] as const),
+    );
+    const expected = new Map(demoBatch(HEADKV_TINY_DIR).map((entry) => [entry.request.customId, entry]));
+    assert.deepEqual([...outputs.keys()].sort(), [...expected.keys()].sort());
+    const body = (id: string) => {
+      const found = outputs.get(id);
+      assert.ok(found, `no output for ${id}`);
+      return found;
+    };
+    // The full cache and the needle question answer exactly as `headkv eval` scores them.
+    for (const id of ['summary-full', 'needle-headkv-r2']) {
+      assert.equal(answerLine(body(id).choices[0].message.content), expected.get(id)?.suiteCase.answer, id);
+    }
+    // headkv-r2 ran with the model's own headkv_profile.json, not the snapkv fallback.
+    for (const id of ['summary-headkv-r2', 'needle-headkv-r2']) {
+      const { method, fallback_from } = body(id).usage.kv_compression;
+      assert.deepEqual({ method, fallback_from }, { method: 'headkv-r2', fallback_from: undefined }, id);
+    }
   });
 
   test('bad input gets one clear error line', () => {

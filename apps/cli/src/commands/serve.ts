@@ -18,13 +18,14 @@ interface ServeOptions {
   threads?: number;
 }
 
-// The bundled model: models/tiny-random-llama at the root of the installed package.
+// The bundled model: models/headkv-tiny (trained on the fidelity suite's tasks) at the root of the
+// installed package.
 function bundledModelDir(): string {
   for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'models', 'tiny-random-llama');
+    const candidate = path.join(dir, 'models', 'headkv-tiny');
     if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(candidate)) return candidate;
   }
-  throw new CliError('the bundled model models/tiny-random-llama was not found: pass --model <dir>');
+  throw new CliError('the bundled model models/headkv-tiny was not found: pass --model <dir>');
 }
 
 // Uses the Redis at REDIS_URL when it answers; starts redis-server for a local address that does not.
@@ -109,7 +110,7 @@ export function registerServe(program: Command): void {
     )
     .option('--port <n>', 'HTTP port (default: PORT or 8080)', parseNonNegativeInteger)
     .option('--host <address>', 'HTTP address to bind (default: HOST or 127.0.0.1)')
-    .option('--model <dir>', 'model folder for the worker (default: the bundled models/tiny-random-llama)')
+    .option('--model <dir>', 'model folder for the worker (default: the bundled models/headkv-tiny)')
     .option('--max-sequences <n>', 'sequences the worker batches together', parsePositiveInteger)
     .option('--threads <n>', 'CPU threads of the engine; 0 = all cores', parseNonNegativeInteger)
     .action(cliAction(serve));

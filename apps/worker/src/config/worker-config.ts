@@ -11,8 +11,8 @@ import type { EngineDevice } from '@headkv/engine';
 
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 
-/** Model of the embedded default, relative to the working directory. */
-export const DEFAULT_MODEL_DIR = path.join('models', 'tiny-random-llama');
+/** Model of the embedded default (the trained headkv-tiny), relative to the working directory. */
+export const DEFAULT_MODEL_DIR = path.join('models', 'headkv-tiny');
 
 export interface WorkerConfig extends FleetSettings {
   /** HEADKV_WORKER_ID: name in the fleet view (default host-pid-random). */

@@ -1,8 +1,10 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Queue, QueueEvents } from 'bullmq';
 import Redis from 'ioredis';
 import { Engine } from '@headkv/engine';
-import { headScoresOf } from '@headkv/profiles';
+import { headScoresOf, loadProfile, MODEL_PROFILE_FILE, type HeadProfile } from '@headkv/profiles';
 import {
   PROFILES_QUEUE,
   ProfileStore,
@@ -17,8 +19,10 @@ import { WORKER_CONFIG, type WorkerConfig } from '../config/worker-config';
 export type ProfileResolution = { kind: 'profile'; headScores: Float32Array } | { kind: 'fallback' };
 
 /**
- * Head scores for HeadKV requests: from a memory cache, else from Redis, else by starting the
- * fleet's one profiling job for this model (its job id is deterministic, so concurrent misses on
+ * Head scores for HeadKV requests: from a memory cache, else from Redis, else from the profile the
+ * model folder ships (headkv_profile.json, when it is for this model, method and granularity; it is
+ * then stored in Redis for the whole fleet, as an import would), else by starting the fleet's one
+ * profiling job for this model (its job id is deterministic, so concurrent misses on
  * several workers still make one job) and then waiting or falling back, per configuration.
  */
 @Injectable()
@@ -53,7 +57,7 @@ export class ProfileResolver implements OnModuleDestroy {
     granularity: ProfileJobData['granularity'],
   ): Promise<ProfileResolution> {
     const identity: ProfileIdentity = { fingerprint: this.engine.info.fingerprint, method, granularity };
-    const known = await this.lookup(identity);
+    const known = (await this.lookup(identity)) ?? (await this.importShipped(identity));
     if (known !== null) return { kind: 'profile', headScores: known };
     const job = await this.queue.add(
       'profile',
@@ -73,6 +77,25 @@ export class ProfileResolver implements OnModuleDestroy {
     if (computed === null)
       throw new Error(`profiling job ${job.id} finished but no ${method}/${granularity} profile is stored`);
     return { kind: 'profile', headScores: computed };
+  }
+
+  // The model folder's own profile: what `headkv eval` and `headkv generate` use by default, so
+  // the fleet answers as they do instead of profiling the model again.
+  private async importShipped(identity: ProfileIdentity): Promise<Float32Array | null> {
+    const file = path.join(this.config.modelDir, MODEL_PROFILE_FILE);
+    if (!fs.existsSync(file)) return null;
+    const profile: HeadProfile = loadProfile(file);
+    if (
+      profile.model.fingerprint !== identity.fingerprint ||
+      profile.method !== identity.method ||
+      profile.granularity !== identity.granularity
+    )
+      return null;
+    await this.store.put(profile);
+    this.logger.log(
+      `imported ${file} (${identity.method}/${identity.granularity}) into the fleet's profiles`,
+    );
+    return this.lookup(identity);
   }
 
   private async lookup(identity: ProfileIdentity): Promise<Float32Array | null> {
