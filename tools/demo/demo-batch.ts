@@ -15,6 +15,7 @@ import {
   suiteSpec,
   TaskName,
 } from '@headkv/suite';
+import { optionValue } from '../option-value';
 
 // Every suite prompt ends with this; headkv-tiny's chat template appends it as the generation prompt.
 const ANSWER_CUE = '\nAnswer:';
@@ -118,14 +119,6 @@ export function demoBatch(modelDir: string): DemoLine[] {
     });
     return { request, suiteCase, line };
   });
-}
-
-function optionValue(args: string[], name: string): string | undefined {
-  const at = args.indexOf(name);
-  if (at < 0) return undefined;
-  const value = args[at + 1];
-  if (value === undefined) throw new Error(`${name} needs a value`);
-  return value;
 }
 
 function main(): void {

@@ -11,6 +11,6 @@ nm -C native/build/Release/headkv.node | grep -q 'make_cuda_runtime' || {
 mkdir -p .device
 [ -f .device/node.xz ] && [ .device/node.xz -nt "$(command -v node)" ] || xz -T2 -6 -c "$(command -v node)" > .device/node.xz
 xz -6 -c native/build/Release/headkv.node > .device/headkv.node.xz
-tar cJf .device/js.tar.xz dist/libs/engine dist/libs/profiles dist/libs/suite dist/test/helpers dist/test/engine dist/tools/train \
+tar cJf .device/js.tar.xz dist/libs/engine dist/libs/profiles dist/libs/suite dist/test/helpers dist/test/engine dist/tools/train dist/tools/option-value.js \
   dist/tools/bench/engine-throughput.js node_modules/@huggingface/jinja node_modules/@huggingface/tokenizers node_modules/zod
 du -sh .device/*

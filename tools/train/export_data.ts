@@ -29,6 +29,7 @@ import {
   TASKS,
   TokenCounter,
 } from '@headkv/suite';
+import { optionValue } from '../option-value';
 
 // Cases per prompt length in the training split: many short prompts (where the skills are learned
 // cheaply), fewer long ones (where they must survive up to 8K tokens).
@@ -43,16 +44,8 @@ const TRAIN_PLAN: ReadonlyArray<[number, number]> = [
 const VALIDATION_LENGTHS = [1024, 4096, 8192];
 const VALIDATION_PER_TASK = 6;
 
-function option(args: string[], name: string): string | undefined {
-  const at = args.indexOf(name);
-  if (at < 0) return undefined;
-  const value = args[at + 1];
-  if (value === undefined) throw new Error(`${name} needs a value`);
-  return value;
-}
-
 function required(args: string[], name: string): string {
-  const value = option(args, name);
+  const value = optionValue(args, name);
   if (value === undefined) throw new Error(`missing ${name}`);
   return value;
 }
@@ -102,7 +95,7 @@ function writeGzipLines(file: string, lines: Iterable<string>): number {
 
 function exportCorpus(args: string[]): void {
   const out = required(args, '--out');
-  const cases = Number(option(args, '--cases') ?? '3000');
+  const cases = Number(optionValue(args, '--cases') ?? '3000');
   const approximate: TokenCounter = (text) => Math.ceil(text.length / 4);
   const lines: string[] = [];
   for (const request of planned('train', [[1024, cases]], 0, 1)) {
@@ -147,11 +140,11 @@ function parseTasks(text: string): TaskName[] {
 function exportTrain(args: string[]): void {
   const tokenizerDir = required(args, '--tokenizer');
   const out = required(args, '--out');
-  const scale = Number(option(args, '--scale') ?? '1');
-  const [shard, shards] = (option(args, '--shard') ?? '0/1').split('/').map(Number);
-  const planText = option(args, '--plan');
-  const tasksText = option(args, '--tasks');
-  const name = option(args, '--name') ?? 'train';
+  const scale = Number(optionValue(args, '--scale') ?? '1');
+  const [shard, shards] = (optionValue(args, '--shard') ?? '0/1').split('/').map(Number);
+  const planText = optionValue(args, '--plan');
+  const tasksText = optionValue(args, '--tasks');
+  const name = optionValue(args, '--name') ?? 'train';
   const count = tokenCounterOf(tokenizerDir);
   fs.mkdirSync(out, { recursive: true });
   const plan = (planText === undefined ? TRAIN_PLAN : parsePlan(planText)).map(
@@ -186,8 +179,8 @@ function exportTrain(args: string[]): void {
 function exportTest(args: string[]): void {
   const tokenizerDir = required(args, '--tokenizer');
   const out = required(args, '--out');
-  const spec = suiteSpec(option(args, '--suite') ?? DEFAULT_SUITE);
-  const limitText = option(args, '--limit');
+  const spec = suiteSpec(optionValue(args, '--suite') ?? DEFAULT_SUITE);
+  const limitText = optionValue(args, '--limit');
   const limit = limitText === undefined ? undefined : Number(limitText);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
     throw new Error(`--limit: '${limitText}' is not a positive integer`);
