@@ -35,7 +35,7 @@ struct Config {
   float rms_eps = 1e-6f;              // rms_norm_eps
   bool attention_bias = false;        // q/k/v projections carry a bias (Qwen2; Llama attention_bias)
   bool tie_embeddings = false;        // lm_head shares embed_tokens
-  int sliding_window = 0;             // Mistral/Qwen2 sliding window; 0 = none (not applied: see docs)
+  int sliding_window = 0;             // Mistral/Qwen2 sliding window; 0 = none (CPU only: docs/engine.md)
   RopeConfig rope;
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;

@@ -3,7 +3,8 @@
 // block boundary (hundreds of keys), tiles of 1 to 32 rows of unequal lengths, rows of one query
 // head and of several query heads sharing the KV head (as prefill builds them under GQA),
 // head_dim 8 to 128 and head_dims that are not a multiple of 8 (the portable path on every
-// build).
+// build), and sliding windows (each row attends its last `window` keys only, so rows of a tile
+// start at different keys and whole key blocks before every row's window are skipped).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -27,7 +28,8 @@ void check(bool ok, const char *what, double got, double limit) {
 // One tile: `positions` consecutive query positions ending at last_len keys, each with `heads`
 // query heads, over a KV head inside rows of kv_stride floats (as in prefill, where one
 // token's Q holds every query head and its K every KV head). Rows are position-major.
-void check_tile(std::mt19937 &rng, int head_dim, int heads, int positions, int last_len) {
+// window > 0: each row attends only its last `window` keys.
+void check_tile(std::mt19937 &rng, int head_dim, int heads, int positions, int last_len, int window = 0) {
   const int rows = heads * positions;
   const int kv_stride = 2 * head_dim + 3, q_stride = heads * head_dim + 1, out_stride = heads * head_dim + 5;
   const float scale = 1.0f / std::sqrt((float)head_dim);
@@ -40,37 +42,40 @@ void check_tile(std::mt19937 &rng, int head_dim, int heads, int positions, int l
   std::vector<float> outs((size_t)positions * out_stride, NAN), scratch;
   const float *q[hkv::cpu::kAttentionRows];
   float *out[hkv::cpu::kAttentionRows];
-  int lens[hkv::cpu::kAttentionRows] = {};
+  int lens[hkv::cpu::kAttentionRows] = {}, starts[hkv::cpu::kAttentionRows] = {};
   for (int t = 0; t < positions; t++)
     for (int h = 0; h < heads; h++) {
       const int r = t * heads + h;
       q[r] = &qs[(size_t)t * q_stride + (size_t)h * head_dim];
       out[r] = &outs[(size_t)t * out_stride + (size_t)h * head_dim];
       lens[r] = last_len - (positions - 1 - t);
+      starts[r] = window > 0 ? std::max(0, lens[r] - window) : 0;
     }
-  hkv::cpu::attend_rows(q, rows, lens, k.data(), v.data(), kv_stride, head_dim, scale, out, scratch);
+  hkv::cpu::attend_rows(q, rows, window > 0 ? starts : nullptr, lens, k.data(), v.data(), kv_stride, head_dim, scale,
+                        out, scratch);
 
   double worst = 0;
   for (int r = 0; r < rows; r++) {
-    std::vector<double> p(lens[r]);
+    std::vector<double> p(lens[r], 0.0);
     double mx = -INFINITY, sum = 0;
-    for (int j = 0; j < lens[r]; j++) {
+    for (int j = starts[r]; j < lens[r]; j++) {
       double d = 0;
       for (int i = 0; i < head_dim; i++) d += (double)q[r][i] * k[(size_t)j * kv_stride + i];
       p[j] = d * scale;
       mx = std::max(mx, p[j]);
     }
-    for (auto &x : p) sum += (x = std::exp(x - mx));
+    for (int j = starts[r]; j < lens[r]; j++) sum += (p[j] = std::exp(p[j] - mx));
     for (int i = 0; i < head_dim; i++) {
       double o = 0;
-      for (int j = 0; j < lens[r]; j++) o += p[j] / sum * v[(size_t)j * kv_stride + i];
+      for (int j = starts[r]; j < lens[r]; j++) o += p[j] / sum * v[(size_t)j * kv_stride + i];
       const double diff = std::fabs(out[r][i] - o);
       worst = std::max(worst, std::isnan(diff) ? INFINITY : diff);
     }
   }
   char what[128];
-  std::snprintf(what, sizeof what, "attend_rows head_dim %d heads %d positions %d len %d: max |out - reference|",
-                head_dim, heads, positions, last_len);
+  std::snprintf(what, sizeof what,
+                "attend_rows head_dim %d heads %d positions %d len %d window %d: max |out - reference|", head_dim, heads,
+                positions, last_len, window);
   check(worst < 2e-5, what, worst, 2e-5);
 }
 
@@ -107,6 +112,13 @@ int main() {
       for (int positions = 1; positions * heads <= hkv::cpu::kAttentionRows; positions++)
         for (int last_len : {positions, 9, 64, 127, 128, 129, 300, 1100})
           if (last_len >= positions) check_tile(rng, head_dim, heads, positions, last_len);
+  for (int head_dim : {16, 20, 64})
+    for (int heads : {1, 4})
+      for (int positions : {1, 3, 8})
+        for (int last_len : {9, 129, 300, 1100})
+          for (int window : {1, 7, 128, 200, 2000})
+            if (positions * heads <= hkv::cpu::kAttentionRows && last_len >= positions)
+              check_tile(rng, head_dim, heads, positions, last_len, window);
   if (failures) {
     std::fprintf(stderr, "test_cpu_attention: %d failures\n", failures);
     return 1;

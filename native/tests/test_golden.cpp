@@ -1,7 +1,9 @@
 // test_golden.cpp: the engine against the PyTorch/transformers reference (llm.c's test_gpt2
 // style). For every test/fixtures/golden/<model>.json: the logits at every prompt position
 // (each prefix prefilled on its own, and with tiny prefill chunks) within the fixture's
-// tolerance, and the greedy continuation token for token. Exits non-zero on any mismatch.
+// tolerance, and the greedy continuation token for token; where a golden has decode_logits
+// (the sliding-window fixture), also the logits of every greedy step. Exits non-zero on any
+// mismatch.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -115,12 +117,46 @@ void check_model(const fs::path &golden_path) {
         return;
       }
       got.push_back(token);
+      // decode_logits[t]: the logits that chose greedy token t, read after the step that made it.
+      const hkv::json::Value *decode_ref = c.find("decode_logits");
+      double decode_worst = 0.0;
+      int decode_worst_step = -1;
+      auto check_decode_logits = [&](size_t step) {
+        if (!decode_ref || step >= decode_ref->as_array().size()) return;
+        std::vector<float> row(info.vocab_size);
+        if (hkv_seq_get_logits(e.ctx, id, row.data(), info.vocab_size) != HKV_OK) {
+          std::fprintf(stderr, "FAIL %s: decode logits: %s\n", name.c_str(), hkv_last_error());
+          ++hkv_test::failures();
+          return;
+        }
+        const auto &ref = decode_ref->as_array()[step].as_array();
+        for (int v = 0; v < info.vocab_size; v++) {
+          const double d = std::fabs(row[v] - ref[v].as_number());
+          if (!(d <= decode_worst)) {
+            decode_worst = d;
+            decode_worst_step = (int)step;
+          }
+        }
+      };
+      check_decode_logits(0);
       hkv_step_token out[4];
       int32_t n_out = 0;
       while ((int)got.size() < sp.max_new_tokens && hkv_step(e.ctx, out, 4, &n_out) == HKV_OK && n_out > 0)
         for (int i = 0; i < n_out; i++)
-          if (out[i].seq_id == id && out[i].token >= 0) got.push_back(out[i].token);
+          if (out[i].seq_id == id && out[i].token >= 0) {
+            got.push_back(out[i].token);
+            check_decode_logits(got.size() - 1);
+          }
       hkv_seq_remove(e.ctx, id);
+      if (decode_ref) {
+        std::printf("  %-16s chunk %3d case %d: %zu decode steps, max |logit diff| %.3g (tolerance %.3g)\n", name.c_str(),
+                    chunk, case_index, decode_ref->as_array().size(), decode_worst, tol);
+        if (!(decode_worst <= tol)) {
+          std::fprintf(stderr, "FAIL %s case %d: decode logits differ by %.6g at step %d (tolerance %.3g)\n",
+                       name.c_str(), case_index, decode_worst, decode_worst_step, tol);
+          ++hkv_test::failures();
+        }
+      }
       if (got != expected) {
         std::fprintf(stderr, "FAIL %s case %d: greedy tokens differ\n  got:     ", name.c_str(), case_index);
         for (int t : got) std::fprintf(stderr, "%d ", t);

@@ -1,6 +1,9 @@
 // window_scores.cpp: the SnapKV observation window (HEADKV.md section 4). The last `window`
 // prompt queries attend over the prompt; each prefix position's score is its attention weight
 // averaged over those queries, max-pooled along positions, then aggregated to cache heads.
+// With a sliding-window model (cfg.sliding_window = W > 0) each window query attends as the
+// model does: the query at position i softmaxes over keys (i - W, i] only, so a key that no
+// window query can see scores zero (the model's own attention gives it no weight either).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -73,17 +76,18 @@ void window_scores(const Config &cfg, const hkv_kv_params &kv, const float *q_wi
     for (int g = 0; g < group; ++g) {
       std::fill(mean.begin(), mean.end(), 0.0f);
       for (int i = 0; i < window; ++i) {
-        // Window query i sits at position prefix + i and sees keys [0, prefix + i].
+        // Window query i sits at position prefix + i and sees keys [first, prefix + i].
         const float *row = logits.data() + size_t(g * window + i) * n_prompt;
         const int visible = prefix + i + 1;
+        const int first = cfg.sliding_window > 0 ? std::max(0, visible - cfg.sliding_window) : 0;
         float m = -std::numeric_limits<float>::infinity();
-        for (int j = 0; j < visible; ++j) m = std::max(m, row[j]);
+        for (int j = first; j < visible; ++j) m = std::max(m, row[j]);
         float sum = 0.0f;
-        for (int j = 0; j < visible; ++j) {
+        for (int j = first; j < visible; ++j) {
           probs[j] = std::exp(row[j] - m);
           sum += probs[j];
         }
-        for (int j = 0; j < prefix; ++j) mean[j] += probs[j] / sum;
+        for (int j = first; j < prefix; ++j) mean[j] += probs[j] / sum;
       }
       for (int j = 0; j < prefix; ++j) mean[j] /= float(window);
       max_pool(mean.data(), prefix, kv.pool_kernel, pooled.data() + size_t(kv_head * group + g) * prefix);

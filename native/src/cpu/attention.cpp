@@ -114,9 +114,12 @@ void weighted_values(const float *v, int kv_stride, int head_dim, const float *w
 // and sum so far are rescaled by exp(old max - new max) first (online softmax); each output row
 // is divided by its sum at the end. A row past its length gets zero weights, so a pair runs to
 // its longer row's length; an odd last row pairs with itself and writes its twin into
-// spare_out (head_dim floats of scratch). s holds kAttentionRows x kKeyBlock floats.
-void attend_rows_avx2(const float *const *q, int rows, const int *lens, int len_max, const float *k, const float *v,
-                      int kv_stride, int head_dim, float scale, float *const *out, float *s, float *spare_out) {
+// spare_out (head_dim floats of scratch). Keys before a row's start get zero weights likewise,
+// and blocks wholly before start_min (every row's start) are skipped. s holds
+// kAttentionRows x kKeyBlock floats.
+void attend_rows_avx2(const float *const *q, int rows, const int *starts, const int *lens, int start_min, int len_max,
+                      const float *k, const float *v, int kv_stride, int head_dim, float scale, float *const *out,
+                      float *s, float *spare_out) {
   float max[kAttentionRows];
   double sum[kAttentionRows];
   for (int r = 0; r < rows; r++) {
@@ -124,14 +127,17 @@ void attend_rows_avx2(const float *const *q, int rows, const int *lens, int len_
     sum[r] = 0.0;
     std::fill(out[r], out[r] + head_dim, 0.f);
   }
-  for (int j0 = 0; j0 < len_max; j0 += kKeyBlock) {
+  for (int j0 = start_min / kKeyBlock * kKeyBlock; j0 < len_max; j0 += kKeyBlock) {
     const float *kb = k + (size_t)j0 * kv_stride;
     for (int r = 0; r < rows; r++) {
       float *sr = s + (size_t)r * kKeyBlock;
-      const int n = std::max(0, std::min(kKeyBlock, lens[r] - j0));
-      if (n > 0) {
+      // The row's keys in this block: [lo, n) of it.
+      const int lo = starts ? std::min(kKeyBlock, std::max(0, starts[r] - j0)) : 0;
+      const int n = std::max(lo, std::min(kKeyBlock, lens[r] - j0));
+      std::fill(sr, sr + lo, 0.f);
+      if (n > lo) {
         float block_max = max[r];
-        scores_avx2(q[r], kb, kv_stride, head_dim, scale, n, sr, &block_max);
+        scores_avx2(q[r], kb + (size_t)lo * kv_stride, kv_stride, head_dim, scale, n - lo, sr + lo, &block_max);
         if (block_max > max[r]) {
           // exp(-inf) = 0: a row's first block rescales its zero output and sum to zero.
           const float rescale = std::exp(max[r] - block_max);
@@ -139,7 +145,7 @@ void attend_rows_avx2(const float *const *q, int rows, const int *lens, int len_
           for (int i = 0; i < head_dim; i++) out[r][i] *= rescale;
           max[r] = block_max;
         }
-        sum[r] += exp_sum(sr, n, max[r]);
+        sum[r] += exp_sum(sr + lo, n - lo, max[r]);
       }
       std::fill(sr + n, sr + kKeyBlock, 0.f);
     }
@@ -161,15 +167,17 @@ void attend_rows_avx2(const float *const *q, int rows, const int *lens, int len_
 
 }  // namespace
 
-void attend_rows(const float *const *q, int rows, const int *lens, const float *k, const float *v, int kv_stride,
-                 int head_dim, float scale, float *const *out, std::vector<float> &scratch) {
-  int len_max = 0;
+void attend_rows(const float *const *q, int rows, const int *starts, const int *lens, const float *k, const float *v,
+                 int kv_stride, int head_dim, float scale, float *const *out, std::vector<float> &scratch) {
+  int len_max = 0, start_min = starts ? starts[0] : 0;
   for (int r = 0; r < rows; r++) len_max = std::max(len_max, lens[r]);
+  if (starts)
+    for (int r = 0; r < rows; r++) start_min = std::min(start_min, starts[r]);
 
 #ifdef HKV_AVX2
   if (head_dim % 8 == 0) {
     scratch.resize((size_t)kAttentionRows * kKeyBlock + head_dim);
-    attend_rows_avx2(q, rows, lens, len_max, k, v, kv_stride, head_dim, scale, out, scratch.data(),
+    attend_rows_avx2(q, rows, starts, lens, start_min, len_max, k, v, kv_stride, head_dim, scale, out, scratch.data(),
                      scratch.data() + (size_t)kAttentionRows * kKeyBlock);
     return;
   }
@@ -178,19 +186,20 @@ void attend_rows(const float *const *q, int rows, const int *lens, const float *
   // Portable path: each row's whole score row, softmaxed, then its weighted values. Key j is
   // read once for all rows (it stays in L1 across them), value j likewise.
   scratch.resize((size_t)rows * len_max);
-  for (int j = 0; j < len_max; j++) {
+  auto start = [&](int r) { return starts ? starts[r] : 0; };
+  for (int j = start_min; j < len_max; j++) {
     const float *kj = k + (size_t)j * kv_stride;
     for (int r = 0; r < rows; r++)
-      if (j < lens[r]) scratch[(size_t)r * len_max + j] = dot(q[r], kj, head_dim) * scale;
+      if (j >= start(r) && j < lens[r]) scratch[(size_t)r * len_max + j] = dot(q[r], kj, head_dim) * scale;
   }
   for (int r = 0; r < rows; r++) {
-    softmax(&scratch[(size_t)r * len_max], lens[r]);
+    softmax(&scratch[(size_t)r * len_max + start(r)], lens[r] - start(r));
     std::fill(out[r], out[r] + head_dim, 0.f);
   }
-  for (int j = 0; j < len_max; j++) {
+  for (int j = start_min; j < len_max; j++) {
     const float *vj = v + (size_t)j * kv_stride;
     for (int r = 0; r < rows; r++)
-      if (j < lens[r]) axpy(scratch[(size_t)r * len_max + j], vj, out[r], head_dim);
+      if (j >= start(r) && j < lens[r]) axpy(scratch[(size_t)r * len_max + j], vj, out[r], head_dim);
   }
 }
 

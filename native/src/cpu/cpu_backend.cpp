@@ -66,6 +66,12 @@ int cache_heads_per_kv_head(const Config &c, const Sequence &seq) { return seq.p
 
 }  // namespace
 
+int CpuBackend::window_start(const HeadCache &head, int32_t position) const {
+  if (cfg_.sliding_window <= 0) return 0;
+  const int32_t first_visible = position - cfg_.sliding_window + 1;
+  return (int)(std::lower_bound(head.positions.begin(), head.positions.end(), first_visible) - head.positions.begin());
+}
+
 CpuBackend::CpuBackend(const LoadedModel &model, ThreadPool &pool, int64_t n_pages, int page_tokens, int prefill_chunk,
                        int max_sequences)
     : cfg_(model.config),
@@ -126,6 +132,7 @@ void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float 
   const int hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), group = c.group();
   const float scale = 1.0f / std::sqrt((float)hd);
   const int window = seq.plan.compress ? seq.plan.window : 0;
+  const int sliding_window = c.sliding_window;
 
   std::vector<float> keys((size_t)n * kv_dim), values((size_t)n * kv_dim);  // [n][kv_dim]: this layer's full K/V
   std::vector<float> q_window((size_t)window * q_dim);                       // [window][n_heads][head_dim]
@@ -144,9 +151,10 @@ void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float 
       if (p >= n - window)
         std::memcpy(&q_window[(size_t)(p - (n - window)) * q_dim], &a.q[(size_t)t * q_dim], sizeof(float) * q_dim);
     }
-    // Causal attention of the chunk's queries over keys [0, own position], in tiles of
-    // consecutive positions of every query head of one KV group (heads_per_tile of them), so
-    // each key and value block is read once for the whole group.
+    // Causal attention of the chunk's queries over keys [0, own position] (with a sliding
+    // window W: (own position - W, own position]), in tiles of consecutive positions of every
+    // query head of one KV group (heads_per_tile of them), so each key and value block is read
+    // once for the whole group.
     const int heads_per_tile = std::min(group, cpu::kAttentionRows);
     const int tile_positions = cpu::kAttentionRows / heads_per_tile;
     const int head_tiles = (group + heads_per_tile - 1) / heads_per_tile;
@@ -156,7 +164,7 @@ void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float 
       std::vector<float> scratch;
       const float *q[cpu::kAttentionRows];
       float *out[cpu::kAttentionRows];
-      int lens[cpu::kAttentionRows];
+      int lens[cpu::kAttentionRows], starts[cpu::kAttentionRows];
       for (int64_t i = i0; i < i1; i++) {
         const int g = (int)(i % tiles_per_step) / head_tiles;
         const int h0 = g * group + (int)(i % tiles_per_step) % head_tiles * heads_per_tile;
@@ -169,9 +177,10 @@ void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float 
             q[rows] = &a.q[(size_t)t * q_dim + (size_t)h * hd];
             out[rows] = &a.att[(size_t)t * q_dim + (size_t)h * hd];
             lens[rows] = c0 + t + 1;
+            starts[rows] = sliding_window > 0 ? std::max(0, c0 + t + 1 - sliding_window) : 0;
           }
-        cpu::attend_rows(q, rows, lens, &keys[(size_t)g * hd], &values[(size_t)g * hd], kv_dim, hd, scale, out,
-                         scratch);
+        cpu::attend_rows(q, rows, sliding_window > 0 ? starts : nullptr, lens, &keys[(size_t)g * hd],
+                         &values[(size_t)g * hd], kv_dim, hd, scale, out, scratch);
       }
     });
     cpu::matmul(pool_, a.proj.data(), a.att.data(), lw.wo, nullptr, m, c.hidden, q_dim);
@@ -246,7 +255,9 @@ void CpuBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages) {
         probe_probs[b].assign(probe_offsets[b][c.n_heads], 0.f);
       }
     }
-    // Each (sequence, query head) walks its cache head's pages: ragged lengths, no copy.
+    // Each (sequence, query head) walks its cache head's pages: ragged lengths, no copy. With
+    // a sliding window W the query at position p attends the kept tokens at positions > p - W
+    // (positions ascend, so they are a suffix of the cache); older kept tokens get no weight.
     pool_.parallel_for((int64_t)B * c.n_heads, 1, [&](int64_t i0, int64_t i1) {
       std::vector<float> scores;
       for (int64_t i = i0; i < i1; i++) {
@@ -255,13 +266,16 @@ void CpuBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages) {
         const int ch = seq.plan.cache_heads;
         const HeadCache &head = seq.heads[(size_t)l * ch + h / (c.n_heads / ch)];
         const int len = head.len(), pt = page_tokens_;
+        const int start = window_start(head, positions[b]);
         const float *q = &a.q[(size_t)b * q_dim + (size_t)h * hd];
-        scores.resize(len);
-        for (int j = 0; j < len; j++) scores[j] = cpu::dot(q, keys(head.pages[j / pt]) + (size_t)(j % pt) * hd, hd) * scale;
-        cpu::softmax(scores.data(), len);
+        scores.assign(len, 0.f);
+        for (int j = start; j < len; j++)
+          scores[j] = cpu::dot(q, keys(head.pages[j / pt]) + (size_t)(j % pt) * hd, hd) * scale;
+        cpu::softmax(scores.data() + start, len - start);
         float *o = &a.att[(size_t)b * q_dim + (size_t)h * hd];
         std::fill(o, o + hd, 0.f);
-        for (int j = 0; j < len; j++) cpu::axpy(scores[j], values(head.pages[j / pt]) + (size_t)(j % pt) * hd, o, hd);
+        for (int j = start; j < len; j++)
+          cpu::axpy(scores[j], values(head.pages[j / pt]) + (size_t)(j % pt) * hd, o, hd);
         if (seq.probe) std::copy(scores.begin(), scores.end(), probe_probs[b].begin() + probe_offsets[b][h]);
       }
     });

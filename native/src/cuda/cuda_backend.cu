@@ -17,6 +17,16 @@ int cache_heads_per_kv_head(const Config &c, const Sequence &seq) { return seq.p
 
 [[noreturn]] void pool_exhausted() { throw Error(HKV_ERR_OUT_OF_MEMORY, "KV cache: page pool exhausted"); }
 
+// The CUDA kernels attend every earlier token: exact only while no query is sliding_window or
+// more positions past a key. A sequence that could go further is refused, not silently wrong.
+void check_sliding_window(const Config &c, const Sequence &seq, int64_t tokens, const char *counted) {
+  if (c.sliding_window <= 0 || tokens <= c.sliding_window) return;
+  throw Error(HKV_ERR_UNSUPPORTED, "sequence " + std::to_string(seq.id) + ": " + std::to_string(tokens) + " tokens (" +
+                                       counted + ") exceed the model's sliding_window of " +
+                                       std::to_string(c.sliding_window) +
+                                       ", which the CUDA backend does not apply; use the CPU backend");
+}
+
 }  // namespace
 
 void CudaBackend::copy_page(int32_t src, int32_t dst) {
@@ -77,6 +87,7 @@ void CudaBackend::prefill(Sequence &seq, PagePool &pages, hkv_progress_fn progre
   check(cudaSetDevice(device_), "cudaSetDevice");
   const Config &c = cfg_;
   const int n = (int)seq.prompt.size();
+  check_sliding_window(c, seq, (int64_t)n + seq.max_new_tokens, "prompt + max_new_tokens");
   const int chunk = std::min(prefill_chunk_, n);
   const int kv_dim = c.kv_dim();
   const int window = seq.plan.compress ? seq.plan.window : 0;
@@ -170,10 +181,13 @@ void CudaBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages) 
   check(cudaSetDevice(device_), "cudaSetDevice");
   const Config &c = cfg_;
   const int B = (int)batch.size(), L = c.n_layers, nh = c.n_heads, hd = c.head_dim, pt = page_tokens_;
-  for (const Sequence *seq : batch)
+  for (const Sequence *seq : batch) {
     if (seq->probe)
       throw Error(HKV_ERR_UNSUPPORTED, "attention probes run on the CPU backend only (sequence " +
                                            std::to_string(seq->id) + " has one on a CUDA context)");
+    // A fork may raise max_new_tokens after its source's prefill check.
+    check_sliding_window(c, *seq, (int64_t)seq->n_past + 1, "up to this decode step");
+  }
 
   // Host side, once per step: the slot of every new key/value (all layers), then every cache
   // head's page list with the new token counted, uploaded in one piece.
