@@ -1,5 +1,6 @@
 // test_compress_select.cpp: window scores (softmax of the last window queries, causal inside
-// the window, mean, max pooling, group aggregation) and the kept positions (top cap per head,
+// the window and, for sliding-window models, inside the model's window; mean, max pooling,
+// group aggregation) and the kept positions (top cap per head,
 // ties to the lower position, Ada-SnapKV's layer-joint split).
 #include <algorithm>
 #include <cmath>
@@ -89,9 +90,17 @@ void test_hand_scores() {
   kv = make_params(HKV_KV_SNAPKV, 3, 2, 1);
   window_scores(cfg, kv, q2, keys, 4, out);
   check_near("causal window", out, {(0.2 + 1.0 / 6) / 2, (0.6 + 0.5) / 2}, 1e-6);
+
+  // A sliding-window model (window 2): the query at position 2 sees keys 1..2 only (exp 3, 1
+  // -> 3/4 at prefix position 1), the query at 3 sees keys 2..3 (no prefix key). Mean: 0, 3/8.
+  Config sliding = cfg;
+  sliding.sliding_window = 2;
+  window_scores(sliding, kv, q2, keys, 4, out);
+  check_near("sliding window", out, {0.0, 0.75 / 2}, 1e-6);
 }
 
 // Straightforward double-precision version of the rule, for comparison on random data.
+// Keys a window query cannot see (before its sliding window) get probability 0.
 std::vector<double> naive_scores(const Config &cfg, int window, int kernel, int aggregation, bool per_query_head,
                                  const std::vector<float> &q, const std::vector<float> &k, int n) {
   const int prefix = n - window, d = cfg.head_dim, group = cfg.n_heads / cfg.n_kv_heads;
@@ -100,8 +109,9 @@ std::vector<double> naive_scores(const Config &cfg, int window, int kernel, int 
     const int g = h / group;
     std::vector<double> mean(prefix, 0.0);
     for (int i = 0; i < window; ++i) {
-      std::vector<double> logit(prefix + i + 1);
-      for (int j = 0; j <= prefix + i; ++j) {
+      std::vector<double> logit(prefix + i + 1, -INFINITY);
+      const int first = cfg.sliding_window > 0 ? std::max(0, prefix + i + 1 - cfg.sliding_window) : 0;
+      for (int j = first; j <= prefix + i; ++j) {
         double dot = 0.0;
         for (int t = 0; t < d; ++t) dot += double(q[(i * cfg.n_heads + h) * d + t]) * k[(j * cfg.n_kv_heads + g) * d + t];
         logit[j] = dot / std::sqrt(double(d));
@@ -134,9 +144,10 @@ std::vector<double> naive_scores(const Config &cfg, int window, int kernel, int 
   return out;
 }
 
-void test_random_against_naive() {
+void test_random_against_naive(int sliding_window) {
   // GQA: 4 query heads over 2 KV heads, head_dim 8, 40 tokens, window 5.
-  const Config cfg = make_config(1, 4, 2, 8);
+  Config cfg = make_config(1, 4, 2, 8);
+  cfg.sliding_window = sliding_window;
   const int n = 40, window = 5;
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.5f);
@@ -150,7 +161,9 @@ void test_random_against_naive() {
       kv.group_aggregation = aggregation;
       kv.granularity = per_query ? HKV_GRANULARITY_QUERY_HEAD : HKV_GRANULARITY_KV_HEAD;
       window_scores(cfg, kv, q.data(), k.data(), n, out);
-      check_near("random aggregation " + std::to_string(aggregation) + " query-head " + std::to_string(per_query), out,
+      check_near("random aggregation " + std::to_string(aggregation) + " query-head " + std::to_string(per_query) +
+                     " sliding window " + std::to_string(sliding_window),
+                 out,
                  naive_scores(cfg, window, 5, aggregation, per_query, q, k, n), 1e-5);
     }
   }
@@ -295,7 +308,7 @@ void test_window_errors() {
 
 int main() {
   test_hand_scores();
-  test_random_against_naive();
+  for (int sliding_window : {0, 3, 12, 40}) test_random_against_naive(sliding_window);
   test_top_positions();
   test_headkv_caps_in_selection();
   test_ada_snapkv();

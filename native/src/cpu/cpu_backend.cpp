@@ -268,7 +268,8 @@ void CpuBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages) {
         const int len = head.len(), pt = page_tokens_;
         const int start = window_start(head, positions[b]);
         const float *q = &a.q[(size_t)b * q_dim + (size_t)h * hd];
-        scores.assign(len, 0.f);
+        scores.resize(len);
+        std::fill(scores.begin(), scores.begin() + start, 0.f);  // the probe sees zero weight there
         for (int j = start; j < len; j++)
           scores[j] = cpu::dot(q, keys(head.pages[j / pt]) + (size_t)(j % pt) * hd, hd) * scale;
         cpu::softmax(scores.data() + start, len - start);
