@@ -36,6 +36,7 @@ struct Config {
   bool attention_bias = false;        // q/k/v projections carry a bias (Qwen2; Llama attention_bias)
   bool tie_embeddings = false;        // lm_head shares embed_tokens
   int sliding_window = 0;             // Mistral/Qwen2 sliding window; 0 = none (CPU only: docs/engine.md)
+  int sliding_window_first_layer = 0; // layers from this one on slide (Qwen2's max_window_layers)
   RopeConfig rope;
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;
@@ -43,6 +44,8 @@ struct Config {
   int q_dim() const { return n_heads * head_dim; }      // width of Q
   int kv_dim() const { return n_kv_heads * head_dim; }  // width of K and of V
   int group() const { return n_heads / n_kv_heads; }    // query heads per KV head
+  // The sliding window of one layer; 0 = the layer attends every earlier token.
+  int layer_window(int layer) const { return layer >= sliding_window_first_layer ? sliding_window : 0; }
 };
 
 // One decoder layer. Matrices are row-major [out, in] as stored by PyTorch's nn.Linear, fp32.

@@ -78,9 +78,15 @@ static void test_defaults_and_variants() {
   CHECK_EQ_NUM(qwen.max_positions, 32768);
   CHECK(qwen.eos_token_ids.size() == 2 && qwen.eos_token_ids[0] == 5 && qwen.eos_token_ids[1] == 7);
 
+  // Qwen2 slides only in layers >= max_window_layers (transformers' layer_types).
   Config qwen_window = parse_text("{\"architectures\": [\"Qwen2ForCausalLM\"], \"use_sliding_window\": true, "
-                                  "\"sliding_window\": 1024, " + base_fields() + "}");
+                                  "\"sliding_window\": 1024, \"max_window_layers\": 1, " + base_fields() + "}");
   CHECK_EQ_NUM(qwen_window.sliding_window, 1024);
+  CHECK_EQ_NUM(qwen_window.layer_window(0), 0);
+  CHECK_EQ_NUM(qwen_window.layer_window(1), 1024);
+  Config qwen_no_sliding_layer = parse_text("{\"architectures\": [\"Qwen2ForCausalLM\"], \"use_sliding_window\": true, "
+                                            "\"sliding_window\": 1024, " + base_fields() + "}");  // default 28 >= 2 layers
+  CHECK_EQ_NUM(qwen_no_sliding_layer.sliding_window, 0);
 }
 
 static void test_rope_forms() {

@@ -32,7 +32,8 @@ struct CompressionPlan {
 // the budgets. n_prompt is the prompt length.
 CompressionPlan plan_compression(const Config &cfg, const hkv_kv_params &kv, int n_prompt);
 
-// Window attention scores for one layer, pooled, aggregated to cache heads.
+// Window attention scores for one layer, pooled, aggregated to cache heads. cfg.sliding_window
+// (> 0: the layer's window) masks what each window query sees, as in the model's attention.
 //   q_window: [window, n_heads, head_dim] post-RoPE queries of the last `window` prompt tokens
 //   keys:     [n_prompt, n_kv_heads, head_dim] post-RoPE keys of the layer
 //   out:      [cache_heads, n_prompt - window] pooled scores of the prefix positions

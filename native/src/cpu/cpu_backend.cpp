@@ -66,9 +66,10 @@ int cache_heads_per_kv_head(const Config &c, const Sequence &seq) { return seq.p
 
 }  // namespace
 
-int CpuBackend::window_start(const HeadCache &head, int32_t position) const {
-  if (cfg_.sliding_window <= 0) return 0;
-  const int32_t first_visible = position - cfg_.sliding_window + 1;
+int CpuBackend::window_start(const HeadCache &head, int layer, int32_t position) const {
+  const int window = cfg_.layer_window(layer);
+  if (window <= 0) return 0;
+  const int32_t first_visible = position - window + 1;
   return (int)(std::lower_bound(head.positions.begin(), head.positions.end(), first_visible) - head.positions.begin());
 }
 
@@ -132,7 +133,7 @@ void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float 
   const int hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), group = c.group();
   const float scale = 1.0f / std::sqrt((float)hd);
   const int window = seq.plan.compress ? seq.plan.window : 0;
-  const int sliding_window = c.sliding_window;
+  const int sliding_window = c.layer_window(layer);
 
   std::vector<float> keys((size_t)n * kv_dim), values((size_t)n * kv_dim);  // [n][kv_dim]: this layer's full K/V
   std::vector<float> q_window((size_t)window * q_dim);                       // [window][n_heads][head_dim]
@@ -201,7 +202,9 @@ void CpuBackend::store_layer(Sequence &seq, PagePool &pages, int layer, const fl
   std::vector<std::vector<int32_t>> kept(ch);
   if (seq.plan.compress) {
     std::vector<float> pooled;
-    window_scores(cfg_, seq.kv, q_window.data(), keys, n, pooled);
+    Config layer_cfg = cfg_;  // window_scores applies cfg.sliding_window: this layer's
+    layer_cfg.sliding_window = cfg_.layer_window(layer);
+    window_scores(layer_cfg, seq.kv, q_window.data(), keys, n, pooled);
     kept = select_positions(cfg_, seq.kv, seq.plan, layer, pooled, n);
     for (auto &positions : kept)
       for (int p = n - seq.plan.window; p < n; p++) positions.push_back(p);
@@ -266,7 +269,7 @@ void CpuBackend::decode(const std::vector<Sequence *> &batch, PagePool &pages) {
         const int ch = seq.plan.cache_heads;
         const HeadCache &head = seq.heads[(size_t)l * ch + h / (c.n_heads / ch)];
         const int len = head.len(), pt = page_tokens_;
-        const int start = window_start(head, positions[b]);
+        const int start = window_start(head, l, positions[b]);
         const float *q = &a.q[(size_t)b * q_dim + (size_t)h * hd];
         scores.resize(len);
         std::fill(scores.begin(), scores.begin() + start, 0.f);  // the probe sees zero weight there

@@ -35,9 +35,9 @@ class CpuBackend final : public Backend {
   float *keys(int32_t page) { return kv_.get() + int64_t(page) * 2 * page_tokens_ * cfg_.head_dim; }
   float *values(int32_t page) { return keys(page) + int64_t(page_tokens_) * cfg_.head_dim; }
   float *logits(int32_t slot) { return logits_.get() + (size_t)slot * cfg_.vocab; }
-  // The first cache entry of `head` that a query at `position` attends: the first kept token
-  // inside the model's sliding window (0 without one).
-  int window_start(const HeadCache &head, int32_t position) const;
+  // The first cache entry of `head` (of `layer`) that a query at `position` attends: the first
+  // kept token inside the layer's sliding window (0 without one).
+  int window_start(const HeadCache &head, int layer, int32_t position) const;
   // Copies one token's K and V of one head into the head's next slot.
   void append(PagePool &pages, HeadCache &head, const float *k, const float *v, int32_t position);
   void prefill_layer(Sequence &seq, PagePool &pages, int layer, float *x, int n, hkv_progress_fn progress, void *user);

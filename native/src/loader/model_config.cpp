@@ -99,7 +99,9 @@ void read_biases(const JsonFields &fields, Config &cfg) {
 }
 
 // Sliding-window attention: Mistral's sliding_window (absent: MistralConfig's default 4096;
-// null: off); Qwen2 uses its sliding_window only when use_sliding_window is true.
+// null: off) in every layer; Qwen2 uses its sliding_window only when use_sliding_window is true,
+// and then (as Qwen2Config's layer_types) only in layers from max_window_layers (default 28)
+// on, so none slides when max_window_layers >= num_hidden_layers.
 void read_sliding_window(const json::Value &root, const JsonFields &fields, Config &cfg) {
   if (cfg.arch == Architecture::Mistral) {
     const json::Value *raw = root.find("sliding_window");
@@ -110,6 +112,9 @@ void read_sliding_window(const json::Value &root, const JsonFields &fields, Conf
     }
   } else if (cfg.arch == Architecture::Qwen2 && fields.boolean_or("use_sliding_window", false)) {
     cfg.sliding_window = to_int(fields, "sliding_window", fields.integer_or("sliding_window", 4096), 0);
+    cfg.sliding_window_first_layer =
+        to_int(fields, "max_window_layers", fields.integer_or("max_window_layers", 28), 0);
+    if (cfg.sliding_window_first_layer >= cfg.n_layers) cfg.sliding_window = cfg.sliding_window_first_layer = 0;
   }
 }
 
