@@ -96,9 +96,9 @@ def make_golden(name: str, model_dir: str, plain_dir: str, changes: dict, length
     # The same weights with every layer sliding: differs from a model whose first layers do not.
     every_layer = None
     if "layer_types" in changes:
-        every_layer = copy.deepcopy(model)
-        every_layer.config.layer_types = ["sliding_attention"] * model.config.num_hidden_layers
-        every_layer = type(model)(every_layer.config)
+        config = copy.deepcopy(model.config)
+        config.layer_types = ["sliding_attention"] * config.num_hidden_layers
+        every_layer = type(model)(config)
         every_layer.load_state_dict(model.state_dict())
         every_layer.eval()
     cases, window_effect, layer_effect = [], 0.0, 0.0
