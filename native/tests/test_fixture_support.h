@@ -14,6 +14,19 @@
 
 namespace hkv_test {
 
+// A loaded model and a context on it, freed together when the test is done with them.
+struct EngineHandles {
+  hkv_model *model = nullptr;
+  hkv_context *ctx = nullptr;
+  EngineHandles() = default;
+  EngineHandles(const EngineHandles &) = delete;
+  EngineHandles &operator=(const EngineHandles &) = delete;
+  ~EngineHandles() {
+    hkv_context_free(ctx);
+    hkv_model_free(model);
+  }
+};
+
 inline std::string read_file(const std::filesystem::path &path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;

@@ -23,14 +23,7 @@ namespace {
 using hkv_test::ints;
 using hkv_test::read_file;
 
-struct Engine {
-  hkv_model *model = nullptr;
-  hkv_context *ctx = nullptr;
-  ~Engine() {
-    hkv_context_free(ctx);
-    hkv_model_free(model);
-  }
-};
+using Engine = hkv_test::EngineHandles;
 
 // Prefills `prompt` in a fresh sequence and returns the last position's logits.
 bool prefill_logits(hkv_context *ctx, const std::vector<int32_t> &prompt, int vocab, std::vector<float> &logits) {

@@ -20,14 +20,7 @@ namespace {
 
 constexpr int kModelWindow = 8;
 
-struct Engine {
-  hkv_model *model = nullptr;
-  hkv_context *ctx = nullptr;
-  ~Engine() {
-    hkv_context_free(ctx);
-    hkv_model_free(model);
-  }
-};
+using Engine = hkv_test::EngineHandles;
 
 bool ok(hkv_status status, const char *what) {
   if (status == HKV_OK) return true;
