@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cub/device/device_radix_sort.cuh>
-#include <cub/device/device_segmented_radix_sort.cuh>
 #include <string>
 
 #include "cuda/cuda_check.cuh"
@@ -17,21 +16,88 @@ using bf16 = __nv_bfloat16;
 // Ada-SnapKV's floor, as compress/select.cpp.
 constexpr float kAdaFloorRatio = 0.2f;
 
-// logits[h][i][j] = q_window[i][h] . keys[j][h / group] / sqrt(d): one warp per (h, j).
-__global__ void window_logits_kernel(float *logits, const float *q_window, const bf16 *keys, int n, int window,
-                                     int n_heads, int n_kv_heads, int d) {
-  const int64_t w = blockIdx.x * (int64_t)(blockDim.x / 32) + threadIdx.x / 32;
-  if (w >= (int64_t)n_heads * n) return;
-  const int h = (int)(w / n), j = (int)(w % n), lane = threadIdx.x % 32;
-  const int g = h / (n_heads / n_kv_heads);
-  const bf16 *key = keys + ((int64_t)j * n_kv_heads + g) * d;
-  const float scale = sqrtf((float)d);
-  for (int i = 0; i < window; i++) {
-    const float *q = q_window + ((int64_t)i * n_heads + h) * d;
-    float s = 0.f;
-    for (int e = lane; e < d; e += 32) s += q[e] * __bfloat162float(key[e]);
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-    if (lane == 0) logits[((int64_t)h * window + i) * n + j] = s / scale;
+// The window logits are a matrix product per KV head g: rows r = (head in group) * window +
+// (window query) of q_window against every key of g, so that logits[g * rows + r][j] is
+// logits[h][i][j] for h = g * group + r / window, i = r % window. A block computes a tile of
+// 32 rows by 256 keys over head_dim in steps of 16, through shared memory; each thread owns
+// 4 rows by 8 keys. Every output is one fmaf chain over head_dim in ascending order, the order
+// of compress/window_scores.cpp's loop, so bf16-exact inputs give the CPU's logits bit for bit.
+constexpr int kLogitTileRows = 32, kLogitTileKeys = 256, kLogitTileDepth = 16, kLogitThreads = 256;
+// Row padding of the shared tiles: a multiple of 4 floats keeps the float4 reads aligned, and
+// it spreads the transposing stores over more banks.
+constexpr int kLogitPad = 4;
+static_assert(kLogitThreads == 256 && kLogitTileRows == 4 * (kLogitThreads / 32) && kLogitTileKeys == 8 * 32,
+              "window_logits_kernel's thread layout: 8 warps of 4 rows, 32 lanes of 8 keys");
+
+__global__ __launch_bounds__(kLogitThreads) void window_logits_kernel(float *logits, const float *q_window,
+                                                                      const bf16 *keys, int n, int window, int n_heads,
+                                                                      int n_kv_heads, int d, float scale) {
+  __shared__ __align__(16) float q_tile[kLogitTileDepth][kLogitTileRows + kLogitPad];
+  __shared__ __align__(16) float k_tile[kLogitTileDepth][kLogitTileKeys + kLogitPad];
+  const int kv_head = blockIdx.z, group = n_heads / n_kv_heads, rows = group * window;
+  const int row0 = blockIdx.x * kLogitTileRows;
+  const int64_t key0 = (int64_t)blockIdx.y * kLogitTileKeys;
+  const int tid = threadIdx.x, tx = tid % 32, ty = tid / 32;
+  // Thread (tx, ty): tile rows 4 ty .. 4 ty + 3; tile keys 4 tx .. 4 tx + 3 and 128 + 4 tx ..
+  // 128 + 4 tx + 3, so that each of a warp's key reads is 512 contiguous bytes and its row
+  // read one broadcast.
+  float acc[4][8];
+#pragma unroll
+  for (int a = 0; a < 4; a++)
+#pragma unroll
+    for (int b = 0; b < 8; b++) acc[a][b] = 0.f;
+
+  for (int k0 = 0; k0 < d; k0 += kLogitTileDepth) {
+    // Query rows: 16 consecutive lanes read 16 consecutive dims of one row. Outside the rows
+    // or head_dim: zero, which leaves every sum as it is.
+    for (int e = tid; e < kLogitTileRows * kLogitTileDepth; e += kLogitThreads) {
+      const int kk = e % kLogitTileDepth, r = e / kLogitTileDepth;
+      const int row = row0 + r, k = k0 + kk;
+      float v = 0.f;
+      if (row < rows && k < d) {
+        const int h = kv_head * group + row / window, i = row % window;
+        v = q_window[((int64_t)i * n_heads + h) * d + k];
+      }
+      q_tile[kk][r] = v;
+    }
+    // Keys as bf16 pairs (head_dim is even: checked by the caller): 8 consecutive lanes read
+    // one key's 16 dims, 32 contiguous bytes.
+    for (int e = tid; e < kLogitTileKeys * kLogitTileDepth / 2; e += kLogitThreads) {
+      const int pair = e % (kLogitTileDepth / 2), c = e / (kLogitTileDepth / 2);
+      const int64_t j = key0 + c;
+      const int k = k0 + 2 * pair;
+      float2 v = make_float2(0.f, 0.f);
+      if (j < n && k < d)
+        v = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(keys + (j * n_kv_heads + kv_head) * d + k));
+      k_tile[2 * pair][c] = v.x;
+      k_tile[2 * pair + 1][c] = v.y;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < kLogitTileDepth; kk++) {
+      const float4 q4 = *reinterpret_cast<const float4 *>(&q_tile[kk][4 * ty]);
+      const float4 lo = *reinterpret_cast<const float4 *>(&k_tile[kk][4 * tx]);
+      const float4 hi = *reinterpret_cast<const float4 *>(&k_tile[kk][kLogitTileKeys / 2 + 4 * tx]);
+      const float q[4] = {q4.x, q4.y, q4.z, q4.w};
+      const float key[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+#pragma unroll
+      for (int a = 0; a < 4; a++)
+#pragma unroll
+        for (int b = 0; b < 8; b++) acc[a][b] = fmaf(q[a], key[b], acc[a][b]);
+    }
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int a = 0; a < 4; a++) {
+    const int row = row0 + 4 * ty + a;
+    if (row >= rows) break;
+    float *out = logits + ((int64_t)kv_head * rows + row) * n;
+#pragma unroll
+    for (int b = 0; b < 8; b++) {
+      const int64_t j = key0 + (b < 4 ? 4 * tx + b : kLogitTileKeys / 2 + 4 * tx + (b - 4));
+      if (j < n) out[j] = acc[a][b] / scale;
+    }
   }
 }
 
@@ -100,20 +166,39 @@ __global__ void pool_aggregate_kernel(float *out, const float *mean, int prefix,
   }
 }
 
-// Sort keys and values: NaN ranks below every number and -0 equals +0, as compress/select.cpp
-// compares; values are positions within the head (or global indices for Ada-SnapKV).
-__global__ void rank_keys_kernel(float *keys, int32_t *values, const float *scores, int prefix, bool global_index,
+// Ascending sort key of a score: a better score gets a smaller key. NaN ranks as -inf, below
+// every number, and -0 equals +0, as compress/select.cpp compares (tested on the bits, which no
+// compiler setting can fold away); any two scores the CPU finds equal get equal keys.
+__device__ uint32_t rank_key(float score) {
+  uint32_t u = __float_as_uint(score);
+  if ((u & 0x7fffffffu) > 0x7f800000u) u = 0xff800000u;  // NaN -> -inf
+  if ((u << 1) == 0) u = 0;                                // -0 -> +0
+  const uint32_t increasing = (u & 0x80000000u) ? ~u : (u | 0x80000000u);  // order of the floats
+  return ~increasing;
+}
+
+// Sort keys and values of every score of the layer, for a stable ascending radix sort (so that
+// equal keys keep index order: lower position first, as the CPU breaks ties). by_head puts the
+// cache head in the bits from 32 up: one sort then ranks each head's positions in a run of its
+// own, heads in order, and values are positions within the head. Without it (Ada-SnapKV's
+// layer-wide ranking) the key is the score alone and values are the global indices
+// head * prefix + position, so ties go to the lower head, then the lower position.
+__global__ void rank_keys_kernel(uint64_t *keys, int32_t *values, const float *scores, int prefix, bool by_head,
                                  int64_t total) {
   for (int64_t idx = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; idx < total; idx += (int64_t)gridDim.x * blockDim.x) {
-    const float s = scores[idx];
-    keys[idx] = isnan(s) ? -INFINITY : s + 0.0f;
-    values[idx] = global_index ? (int32_t)idx : (int32_t)(idx % prefix);
+    const uint64_t head = by_head ? (uint64_t)(idx / prefix) : 0;
+    keys[idx] = head << 32 | rank_key(scores[idx]);
+    values[idx] = by_head ? (int32_t)(idx % prefix) : (int32_t)idx;
   }
 }
 
-__global__ void segment_offsets_kernel(int32_t *offsets, int heads, int prefix) {
-  const int i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i <= heads) offsets[i] = i * prefix;
+// kept[offsets[h] .. offsets[h + 1]) = the best offsets[h + 1] - offsets[h] positions of head
+// h, whose ranking is ranked[h * prefix ..]: one block per head.
+__global__ void gather_kept_kernel(int32_t *kept, const int32_t *ranked, const int32_t *offsets, int prefix) {
+  const int h = blockIdx.x;
+  const int begin = offsets[h], count = offsets[h + 1] - begin;
+  const int32_t *row = ranked + (int64_t)h * prefix;
+  for (int t = threadIdx.x; t < count; t += blockDim.x) kept[begin + t] = row[t];
 }
 
 __global__ void count_heads_kernel(int32_t *counts, const int32_t *order, int64_t total, int prefix) {
@@ -134,6 +219,9 @@ const float *DeviceSelector::window_scores(const Config &cfg, const hkv_kv_param
   if (kv.pool_kernel < 1 || kv.pool_kernel % 2 == 0)
     throw Error(HKV_ERR_INVALID_ARGUMENT,
                 "kv_compression.pool_kernel: must be an odd number >= 1, got " + std::to_string(kv.pool_kernel));
+  if (cfg.head_dim % 2 != 0)
+    throw Error(HKV_ERR_UNSUPPORTED, "window scores: head_dim " + std::to_string(cfg.head_dim) +
+                                         " is odd; the CUDA window logits read keys in bf16 pairs");
   const int prefix = n_prompt - window, group = cfg.group();
   const bool per_query_head = kv.granularity == HKV_GRANULARITY_QUERY_HEAD || group == 1;
   const int cache_heads = per_query_head ? cfg.n_heads : cfg.n_kv_heads;
@@ -143,9 +231,12 @@ const float *DeviceSelector::window_scores(const Config &cfg, const hkv_kv_param
   mean_.grow(sizeof(float) * cfg.n_heads * (int64_t)prefix, "window scores");
   pooled_.grow(sizeof(float) * cache_heads * (int64_t)std::max(prefix, 1), "window scores");
 
-  const int64_t warps = (int64_t)cfg.n_heads * n_prompt;
-  window_logits_kernel<<<(unsigned)((warps + 7) / 8), 256, 0, stream>>>(logits_.as<float>(), q_window, keys, n_prompt,
-                                                                          window, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim);
+  const int group_rows = group * window;
+  const dim3 logit_grid((unsigned)((group_rows + kLogitTileRows - 1) / kLogitTileRows),
+                        (unsigned)((n_prompt + kLogitTileKeys - 1) / kLogitTileKeys), (unsigned)cfg.n_kv_heads);
+  window_logits_kernel<<<logit_grid, kLogitThreads, 0, stream>>>(logits_.as<float>(), q_window, keys, n_prompt, window,
+                                                                 cfg.n_heads, cfg.n_kv_heads, cfg.head_dim,
+                                                                 std::sqrt(float(cfg.head_dim)));
   check_launch("window_logits");
   row_stats_kernel<<<(unsigned)rows, 256, 0, stream>>>(row_stats_.as<float>(), logits_.as<float>(), n_prompt, window);
   check_launch("window_row_stats");
@@ -178,33 +269,35 @@ std::vector<std::vector<int32_t>> DeviceSelector::select(const Config &cfg, cons
   }
   const int64_t total = (int64_t)heads * prefix;
   if (total > INT32_MAX) throw Error(HKV_ERR_UNSUPPORTED, "select: more than 2^31 scores in one layer");
-  const bool ada = kv.method == HKV_KV_ADA_SNAPKV;
-  sort_keys_.grow(sizeof(float) * total, "selection sort");
-  sorted_keys_.grow(sizeof(float) * total, "selection sort");
+  sort_keys_.grow(sizeof(uint64_t) * total, "selection sort");
+  sorted_keys_.grow(sizeof(uint64_t) * total, "selection sort");
   sort_values_.grow(sizeof(int32_t) * total, "selection sort");
   sorted_values_.grow(sizeof(int32_t) * total, "selection sort");
-  offsets_.grow(sizeof(int32_t) * (heads + 1), "selection sort");
-  counts_.grow(sizeof(int32_t) * heads, "selection sort");
+  // Keys and values of every score, sorted ascending on bits [0, end_bit) of the keys.
+  auto rank = [&](bool by_head, int end_bit, const char *what) {
+    rank_keys_kernel<<<blocks_for(total, 256), 256, 0, stream>>>(sort_keys_.as<uint64_t>(), sort_values_.as<int32_t>(),
+                                                                 pooled, prefix, by_head, total);
+    check_launch("rank_keys");
+    size_t temp_bytes = 0;
+    check(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, sort_keys_.as<uint64_t>(), sorted_keys_.as<uint64_t>(),
+                                          sort_values_.as<int32_t>(), sorted_values_.as<int32_t>(), (int)total, 0, end_bit,
+                                          stream),
+          what);
+    sort_temp_.grow(temp_bytes, "selection sort");
+    check(cub::DeviceRadixSort::SortPairs(sort_temp_.as<void>(), temp_bytes, sort_keys_.as<uint64_t>(),
+                                          sorted_keys_.as<uint64_t>(), sort_values_.as<int32_t>(),
+                                          sorted_values_.as<int32_t>(), (int)total, 0, end_bit, stream),
+          what);
+  };
 
   std::vector<int32_t> caps(plan.caps.begin() + (size_t)layer * heads, plan.caps.begin() + (size_t)(layer + 1) * heads);
-  if (ada) {
+  if (kv.method == HKV_KV_ADA_SNAPKV) {
     // Rank every head's scores of the layer together (ties: lower head, then lower position),
     // count how many of the best heads * b each head owns.
     const int b = kv.kv_size - kv.window;
     const int64_t best = std::min<int64_t>((int64_t)heads * b, total);
-    rank_keys_kernel<<<blocks_for(total, 256), 256, 0, stream>>>(sort_keys_.as<float>(), sort_values_.as<int32_t>(),
-                                                                 pooled, prefix, true, total);
-    check_launch("rank_keys");
-    size_t temp_bytes = 0;
-    check(cub::DeviceRadixSort::SortPairsDescending(nullptr, temp_bytes, sort_keys_.as<float>(), sorted_keys_.as<float>(),
-                                                    sort_values_.as<int32_t>(), sorted_values_.as<int32_t>(), (int)total, 0,
-                                                    32, stream),
-          "ada ranking (size)");
-    sort_temp_.grow(temp_bytes, "selection sort");
-    check(cub::DeviceRadixSort::SortPairsDescending(sort_temp_.as<void>(), temp_bytes, sort_keys_.as<float>(),
-                                                    sorted_keys_.as<float>(), sort_values_.as<int32_t>(),
-                                                    sorted_values_.as<int32_t>(), (int)total, 0, 32, stream),
-          "ada ranking");
+    rank(false, 32, "ada ranking");
+    counts_.grow(sizeof(int32_t) * heads, "selection sort");
     check(cudaMemsetAsync(counts_.as<int32_t>(), 0, sizeof(int32_t) * heads, stream), "ada counts");
     count_heads_kernel<<<blocks_for(best, 256), 256, 0, stream>>>(counts_.as<int32_t>(), sorted_values_.as<int32_t>(),
                                                                   best, prefix);
@@ -220,34 +313,29 @@ std::vector<std::vector<int32_t>> DeviceSelector::select(const Config &cfg, cons
     }
   }
 
-  rank_keys_kernel<<<blocks_for(total, 256), 256, 0, stream>>>(sort_keys_.as<float>(), sort_values_.as<int32_t>(), pooled,
-                                                               prefix, false, total);
-  check_launch("rank_keys");
-  segment_offsets_kernel<<<(heads + 256) / 256, 256, 0, stream>>>(offsets_.as<int32_t>(), heads, prefix);
-  check_launch("segment_offsets");
-  size_t temp_bytes = 0;
-  const int32_t *begin = offsets_.as<int32_t>(), *end = offsets_.as<int32_t>() + 1;
-  check(cub::DeviceSegmentedRadixSort::SortPairsDescending(nullptr, temp_bytes, sort_keys_.as<float>(),
-                                                           sorted_keys_.as<float>(), sort_values_.as<int32_t>(),
-                                                           sorted_values_.as<int32_t>(), (int)total, heads, begin, end, 0,
-                                                           32, stream),
-        "per-head ranking (size)");
-  sort_temp_.grow(temp_bytes, "selection sort");
-  check(cub::DeviceSegmentedRadixSort::SortPairsDescending(sort_temp_.as<void>(), temp_bytes, sort_keys_.as<float>(),
-                                                           sorted_keys_.as<float>(), sort_values_.as<int32_t>(),
-                                                           sorted_values_.as<int32_t>(), (int)total, heads, begin, end, 0,
-                                                           32, stream),
-        "per-head ranking");
-  // Each head's ranked positions; its first cap are kept.
-  std::vector<int32_t> ranked((size_t)total);
-  check(cudaMemcpyAsync(ranked.data(), sorted_values_.as<int32_t>(), sizeof(int32_t) * total, cudaMemcpyDeviceToHost,
+  // Head h keeps its best caps[h] positions: offsets[h] is where they start in the compact list
+  // that comes back to the host (the caps' sum of positions, not the whole ranking).
+  std::vector<int32_t> offsets(heads + 1, 0);
+  for (int h = 0; h < heads; h++) offsets[h + 1] = offsets[h] + std::max(0, std::min(caps[h], prefix));
+  const int32_t kept_total = offsets[heads];
+  if (kept_total == 0) return kept;
+  offsets_.grow(sizeof(int32_t) * (heads + 1), "selection offsets");
+  kept_.grow(sizeof(int32_t) * kept_total, "selection");
+  check(cudaMemcpyAsync(offsets_.as<int32_t>(), offsets.data(), sizeof(int32_t) * (heads + 1), cudaMemcpyHostToDevice,
                         stream),
+        "selection offsets");
+  int head_bits = 0;
+  while ((1 << head_bits) < heads) head_bits++;
+  rank(true, 32 + head_bits, "per-head ranking");
+  gather_kept_kernel<<<heads, 256, 0, stream>>>(kept_.as<int32_t>(), sorted_values_.as<int32_t>(), offsets_.as<int32_t>(),
+                                                prefix);
+  check_launch("gather_kept");
+  std::vector<int32_t> flat(kept_total);
+  check(cudaMemcpyAsync(flat.data(), kept_.as<int32_t>(), sizeof(int32_t) * kept_total, cudaMemcpyDeviceToHost, stream),
         "selection copy");
   check(cudaStreamSynchronize(stream), "selection copy");
   for (int h = 0; h < heads; h++) {
-    const int cap = std::max(0, std::min(caps[h], prefix));
-    const int32_t *row = ranked.data() + (size_t)h * prefix;
-    kept[h].assign(row, row + cap);
+    kept[h].assign(flat.begin() + offsets[h], flat.begin() + offsets[h + 1]);
     std::sort(kept[h].begin(), kept[h].end());
   }
   return kept;

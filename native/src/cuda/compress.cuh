@@ -1,7 +1,8 @@
 // compress.cuh: KV compression on the GPU, right after a layer's prefill: the SnapKV window
-// scores with max pooling and group aggregation, then each cache head's top positions by a
-// stable radix sort on (score descending, position ascending). Selects what the CPU functions
-// of compress/compress.h select (same formulas and tie-breaking), from device data.
+// scores with max pooling and group aggregation, then each cache head's top positions by one
+// stable radix sort of the layer on (head, score descending), ties by position ascending.
+// Selects what the CPU functions of compress/compress.h select (same formulas and
+// tie-breaking), from device data.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -23,13 +24,16 @@ class DeviceSelector {
                              const __nv_bfloat16 *keys, int n_prompt, cudaStream_t stream);
 
   // Kept prefix positions per cache head of one layer, ascending (window not included), from
-  // device pooled scores; synchronises the stream.
+  // device pooled scores; synchronises the stream. Only the kept positions come back to the
+  // host.
   std::vector<std::vector<int32_t>> select(const Config &cfg, const hkv_kv_params &kv, const CompressionPlan &plan,
                                            int layer, const float *pooled, int n_prompt, cudaStream_t stream);
 
  private:
   DeviceBuffer logits_, row_stats_, mean_, pooled_;
-  DeviceBuffer sort_keys_, sorted_keys_, sort_values_, sorted_values_, offsets_, counts_, sort_temp_;
+  DeviceBuffer sort_keys_, sorted_keys_, sort_values_, sorted_values_, sort_temp_;
+  DeviceBuffer counts_;            // Ada-SnapKV: each head's share of the layer's best scores
+  DeviceBuffer offsets_, kept_;    // each head's start in kept_, the kept positions of all heads
 };
 
 }  // namespace hkv::cuda
