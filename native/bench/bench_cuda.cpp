@@ -17,7 +17,8 @@
 //              in the model's head shape, against the card's device-to-device copy bandwidth
 //              (MODEL_DIR "none" with BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM: no model loaded);
 //   --prefill-kernel: the prefill attention kernel alone over one causal prompt, in chunks as
-//              the engine runs it: seconds and TFLOP/s (MODEL_DIR "none" only);
+//              the engine runs it: seconds and TFLOP/s of each kernel this device runs
+//              (portable, and hopper where built and supported; MODEL_DIR "none" only);
 //   --longest: one document of each length in turn (headkv, --job's KV_SIZE or 128, 16 new
 //              tokens) until one fails: the longest prompt that completes, and why the next not.
 // Prints one JSON object per measurement; GPU memory in use (total - free, CUDA context and
@@ -102,11 +103,14 @@ void print_decode_kernel(const hkv_model_info &shape, int batch, int length) {
 }
 
 void print_prefill_kernel(const std::vector<int> &a) {
-  const hkv::cuda::bench::Compute att = hkv::cuda::bench::prefill_attention_compute(a[0], a[4], a[1], a[2], a[3], 3);
-  std::printf("{\"what\":\"prefill_kernel\",\"length\":%d,\"heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"chunk\":%d,"
-              "\"seconds\":%.6f,\"tflops\":%.1f}\n",
-              a[0], a[1], a[2], a[3], a[4], att.seconds, att.tflops());
-  std::fflush(stdout);
+  for (const std::string &kernel : hkv::cuda::bench::prefill_kernels(a[3])) {
+    const hkv::cuda::bench::Compute att =
+        hkv::cuda::bench::prefill_attention_compute(kernel, a[0], a[4], a[1], a[2], a[3], 3);
+    std::printf("{\"what\":\"prefill_kernel\",\"kernel\":\"%s\",\"length\":%d,\"heads\":%d,\"kv_heads\":%d,"
+                "\"head_dim\":%d,\"chunk\":%d,\"seconds\":%.6f,\"tflops\":%.1f}\n",
+                kernel.c_str(), a[0], a[1], a[2], a[3], a[4], att.seconds, att.tflops());
+    std::fflush(stdout);
+  }
 }
 #endif
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "cuda/attention_hopper.cuh"
 #include "cuda/cuda_check.cuh"
 
 namespace hkv::cuda {
@@ -532,7 +533,12 @@ bool attention_supports_head_dim(int head_dim) {
 }
 
 void flash_prefill(const bf16 *q, const bf16 *k, const bf16 *v, bf16 *out, int m, int c0, int n_heads, int n_kv_heads,
-                   int head_dim, cudaStream_t stream) {
+                   int head_dim, cudaStream_t stream, PrefillKernel kernel) {
+  if (kernel != PrefillKernel::kPortable && flash_prefill_hopper_available(head_dim))
+    return flash_prefill_hopper(q, k, v, out, m, c0, n_heads, n_kv_heads, stream);
+  if (kernel == PrefillKernel::kHopper)
+    throw Error(HKV_ERR_UNSUPPORTED, "CUDA attention: the Hopper prefill kernel needs an sm_90a build, a compute "
+                                     "capability 9.0 device and head_dim 128 (head_dim " + std::to_string(head_dim) + ")");
   switch (head_dim) {
     case 16: return launch_prefill<16>(q, k, v, out, m, c0, n_heads, n_kv_heads, stream);
     case 32: return launch_prefill<32>(q, k, v, out, m, c0, n_heads, n_kv_heads, stream);

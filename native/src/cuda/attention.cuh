@@ -15,10 +15,16 @@ namespace hkv::cuda {
 // Head sizes the attention kernels are built for.
 bool attention_supports_head_dim(int head_dim);
 
+// The prefill kernels: kHopper (wgmma, attention_hopper.cuh) where the build and the device have
+// it, else kPortable (mma.sync, sm_80 and up). kAuto picks; the others exist for tests and
+// benchmarks, and kHopper where it is missing is an HKV_ERR_UNSUPPORTED error.
+enum class PrefillKernel { kAuto, kPortable, kHopper };
+
 // out[m][n_heads * d] for queries q[m][n_heads * d] at positions c0 .. c0 + m - 1, over keys and
 // values k, v: [c0 + m][n_kv_heads * d]; query t sees keys 0 .. c0 + t.
 void flash_prefill(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v, __nv_bfloat16 *out, int m,
-                   int c0, int n_heads, int n_kv_heads, int head_dim, cudaStream_t stream);
+                   int c0, int n_heads, int n_kv_heads, int head_dim, cudaStream_t stream,
+                   PrefillKernel kernel = PrefillKernel::kAuto);
 
 // Decode attention of B single-token queries q[B][n_heads * d] over paged caches.
 //   pages:       [n_pages][2][page_tokens][d] bf16

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cuda/attention.cuh"
+#include "cuda/attention_hopper.cuh"
 #include "cuda/cuda_check.cuh"
 #include "cuda/device_buffer.cuh"
 
@@ -82,7 +83,15 @@ Bandwidth decode_attention_bandwidth(int batch, int n_heads, int n_kv_heads, int
   return {s, bytes};
 }
 
-Compute prefill_attention_compute(int length, int chunk, int n_heads, int n_kv_heads, int head_dim, int iters) {
+std::vector<std::string> prefill_kernels(int head_dim) {
+  std::vector<std::string> kernels = {"portable"};
+  if (flash_prefill_hopper_available(head_dim)) kernels.push_back("hopper");
+  return kernels;
+}
+
+Compute prefill_attention_compute(const std::string &kernel, int length, int chunk, int n_heads, int n_kv_heads,
+                                  int head_dim, int iters) {
+  const PrefillKernel which = kernel == "hopper" ? PrefillKernel::kHopper : PrefillKernel::kPortable;
   // Values in [-1, 1): random scores keep the online softmax's rescaling on its real path.
   auto random_bf16 = [](size_t n, uint32_t seed) {
     std::mt19937 gen(seed);
@@ -100,7 +109,7 @@ Compute prefill_attention_compute(int length, int chunk, int n_heads, int n_kv_h
     for (int c0 = 0; c0 < length; c0 += chunk)
       flash_prefill(q.as<__nv_bfloat16>() + c0 * q_row, k.as<__nv_bfloat16>(), v.as<__nv_bfloat16>(),
                     out.as<__nv_bfloat16>() + c0 * q_row, std::min(chunk, length - c0), c0, n_heads, n_kv_heads,
-                    head_dim, 0);
+                    head_dim, 0, which);
   });
   return {s, 2.0 * n_heads * head_dim * (double)length * length};
 }

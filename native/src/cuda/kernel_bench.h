@@ -2,6 +2,9 @@
 // (plain C++ declarations, defined only in builds with HEADKV_WITH_CUDA).
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace hkv::cuda::bench {
 
 struct Bandwidth {
@@ -28,6 +31,10 @@ struct Compute {
   double flops;
   double tflops() const { return flops / seconds / 1e12; }
 };
-Compute prefill_attention_compute(int length, int chunk, int n_heads, int n_kv_heads, int head_dim, int iters);
+// Each prefill kernel that runs here: "portable" (mma.sync) everywhere, "hopper" (wgmma) where the
+// build and the device have it (attention.cuh's PrefillKernel).
+std::vector<std::string> prefill_kernels(int head_dim);
+Compute prefill_attention_compute(const std::string &kernel, int length, int chunk, int n_heads, int n_kv_heads,
+                                  int head_dim, int iters);
 
 }  // namespace hkv::cuda::bench

@@ -1,6 +1,7 @@
 #include "cuda/op_harness.h"
 
 #include "cuda/attention.cuh"
+#include "cuda/attention_hopper.cuh"
 #include "cuda/blas.cuh"
 #include "cuda/compress.cuh"
 #include "cuda/cuda_check.cuh"
@@ -88,11 +89,14 @@ std::vector<float> silu_mul(const std::vector<float> &gu, int m, int inter) {
   return download_bf16(out, (size_t)m * inter);
 }
 
+bool hopper_prefill_available(int head_dim) { return flash_prefill_hopper_available(head_dim); }
+
 std::vector<float> prefill_attention(const std::vector<float> &q, const std::vector<float> &k, const std::vector<float> &v,
-                                     int m, int c0, int n_heads, int n_kv_heads, int head_dim) {
+                                     int m, int c0, int n_heads, int n_kv_heads, int head_dim, bool hopper) {
   DeviceBuffer dq = upload_bf16(q), dk = upload_bf16(k), dv = upload_bf16(v);
   DeviceBuffer out(sizeof(bf16) * m * n_heads * head_dim, "test output");
-  flash_prefill(dq.as<bf16>(), dk.as<bf16>(), dv.as<bf16>(), out.as<bf16>(), m, c0, n_heads, n_kv_heads, head_dim, 0);
+  flash_prefill(dq.as<bf16>(), dk.as<bf16>(), dv.as<bf16>(), out.as<bf16>(), m, c0, n_heads, n_kv_heads, head_dim, 0,
+                hopper ? PrefillKernel::kHopper : PrefillKernel::kPortable);
   return download_bf16(out, (size_t)m * n_heads * head_dim);
 }
 

@@ -30,9 +30,13 @@ void qkv_rope(const Config &cfg, const std::vector<float> &qkv, const std::vecto
 // out[m][inter] = silu(gu[m][0:inter]) * gu[m][inter:]
 std::vector<float> silu_mul(const std::vector<float> &gu, int m, int inter);
 
-// Causal attention of q[m][n_heads * d] at positions c0.. over k, v [c0 + m][n_kv_heads * d].
+// Whether the Hopper (wgmma) prefill kernel runs here for head_dim (sm_90a build, cc 9.0 device).
+bool hopper_prefill_available(int head_dim);
+
+// Causal attention of q[m][n_heads * d] at positions c0.. over k, v [c0 + m][n_kv_heads * d], by
+// the Hopper kernel or the portable one.
 std::vector<float> prefill_attention(const std::vector<float> &q, const std::vector<float> &k, const std::vector<float> &v,
-                                     int m, int c0, int n_heads, int n_kv_heads, int head_dim);
+                                     int m, int c0, int n_heads, int n_kv_heads, int head_dim, bool hopper);
 
 // Decode attention of q[B][n_heads * d] over paged caches: pages [n_pages][2][page_tokens][d],
 // page_lists[b][c] the page ids of cache head c of sequence b, lengths[b][c] its token count.
