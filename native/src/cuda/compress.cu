@@ -28,8 +28,13 @@ constexpr int kLogitTileRows = 32, kLogitTileKeys = 256, kLogitTileDepth = 16, k
 constexpr int kLogitPad = 4;
 static_assert(kLogitThreads == 256 && kLogitTileRows == 4 * (kLogitThreads / 32) && kLogitTileKeys == 8 * 32,
               "window_logits_kernel's thread layout: 8 warps of 4 rows, 32 lanes of 8 keys");
+constexpr int kQueryReads = kLogitTileRows * kLogitTileDepth / kLogitThreads;
+constexpr int kKeyReads = kLogitTileKeys * kLogitTileDepth / 2 / kLogitThreads;
+static_assert(kQueryReads * kLogitThreads == kLogitTileRows * kLogitTileDepth &&
+                  kKeyReads * kLogitThreads * 2 == kLogitTileKeys * kLogitTileDepth,
+              "every thread reads the same number of tile inputs");
 
-__global__ __launch_bounds__(kLogitThreads) void window_logits_kernel(float *logits, const float *q_window,
+__global__ __launch_bounds__(kLogitThreads, 2) void window_logits_kernel(float *logits, const float *q_window,
                                                                       const bf16 *keys, int n, int window, int n_heads,
                                                                       int n_kv_heads, int d, float scale) {
   __shared__ __align__(16) float q_tile[kLogitTileDepth][kLogitTileRows + kLogitPad];
@@ -47,32 +52,51 @@ __global__ __launch_bounds__(kLogitThreads) void window_logits_kernel(float *log
 #pragma unroll
     for (int b = 0; b < 8; b++) acc[a][b] = 0.f;
 
+  // The next chunk of head_dim is read into registers while the current one is multiplied out
+  // of shared memory. Each thread reads kQueryReads query values and kKeyReads bf16 key pairs,
+  // at the same tile coordinates in every chunk: query reads s at dim tid % 16 of tile row
+  // tid / 16 + 16 s (16 consecutive lanes read one row's 16 dims), key reads s at dims
+  // 2 (tid % 8), + 1 of tile key tid / 8 + 32 s (8 consecutive lanes read one key's 32 bytes).
+  // head_dim is even (checked by the caller), so a pair never straddles it.
+  const int q_dim_in_chunk = tid % kLogitTileDepth, pair = tid % (kLogitTileDepth / 2);
+  const float *q_row[kQueryReads];  // null outside the group's rows: those read zero
+#pragma unroll
+  for (int s = 0; s < kQueryReads; s++) {
+    const int row = row0 + tid / kLogitTileDepth + s * (kLogitThreads / kLogitTileDepth);
+    const int h = kv_head * group + row / window, i = row % window;
+    q_row[s] = row < rows ? q_window + ((int64_t)i * n_heads + h) * d + q_dim_in_chunk : nullptr;
+  }
+  const int key_in_tile = tid / (kLogitTileDepth / 2);
+  constexpr int kKeyStride = kLogitThreads / (kLogitTileDepth / 2);  // tile keys between reads s and s + 1
+  const bf16 *key_pair = keys + ((key0 + key_in_tile) * n_kv_heads + kv_head) * d + 2 * pair;
+  const int64_t key_step = (int64_t)kKeyStride * n_kv_heads * d;
+  float q_next[kQueryReads];
+  __nv_bfloat162 k_next[kKeyReads];
+  // Zero outside the rows, the keys or head_dim, which leaves every sum as it is.
+  auto fetch = [&](int k0) {
+#pragma unroll
+    for (int s = 0; s < kQueryReads; s++)
+      q_next[s] = q_row[s] && k0 + q_dim_in_chunk < d ? q_row[s][k0] : 0.f;
+#pragma unroll
+    for (int s = 0; s < kKeyReads; s++)
+      k_next[s] = key0 + key_in_tile + s * kKeyStride < n && k0 + 2 * pair < d
+                      ? *reinterpret_cast<const __nv_bfloat162 *>(key_pair + s * key_step + k0)
+                      : __floats2bfloat162_rn(0.f, 0.f);
+  };
+
+  fetch(0);
   for (int k0 = 0; k0 < d; k0 += kLogitTileDepth) {
-    // Query rows: 16 consecutive lanes read 16 consecutive dims of one row. Outside the rows
-    // or head_dim: zero, which leaves every sum as it is.
-    for (int e = tid; e < kLogitTileRows * kLogitTileDepth; e += kLogitThreads) {
-      const int kk = e % kLogitTileDepth, r = e / kLogitTileDepth;
-      const int row = row0 + r, k = k0 + kk;
-      float v = 0.f;
-      if (row < rows && k < d) {
-        const int h = kv_head * group + row / window, i = row % window;
-        v = q_window[((int64_t)i * n_heads + h) * d + k];
-      }
-      q_tile[kk][r] = v;
-    }
-    // Keys as bf16 pairs (head_dim is even: checked by the caller): 8 consecutive lanes read
-    // one key's 16 dims, 32 contiguous bytes.
-    for (int e = tid; e < kLogitTileKeys * kLogitTileDepth / 2; e += kLogitThreads) {
-      const int pair = e % (kLogitTileDepth / 2), c = e / (kLogitTileDepth / 2);
-      const int64_t j = key0 + c;
-      const int k = k0 + 2 * pair;
-      float2 v = make_float2(0.f, 0.f);
-      if (j < n && k < d)
-        v = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(keys + (j * n_kv_heads + kv_head) * d + k));
-      k_tile[2 * pair][c] = v.x;
-      k_tile[2 * pair + 1][c] = v.y;
+#pragma unroll
+    for (int s = 0; s < kQueryReads; s++)
+      q_tile[q_dim_in_chunk][tid / kLogitTileDepth + s * (kLogitThreads / kLogitTileDepth)] = q_next[s];
+#pragma unroll
+    for (int s = 0; s < kKeyReads; s++) {
+      const float2 v = __bfloat1622float2(k_next[s]);
+      k_tile[2 * pair][key_in_tile + s * kKeyStride] = v.x;
+      k_tile[2 * pair + 1][key_in_tile + s * kKeyStride] = v.y;
     }
     __syncthreads();
+    if (k0 + kLogitTileDepth < d) fetch(k0 + kLogitTileDepth);
 #pragma unroll
     for (int kk = 0; kk < kLogitTileDepth; kk++) {
       const float4 q4 = *reinterpret_cast<const float4 *>(&q_tile[kk][4 * ty]);
