@@ -6,6 +6,7 @@
 //                        [--decode-kernel BATCH,LENGTH] [--longest L1,L2,...]
 //   bench_cuda none [--decode-kernel BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM]
 //                   [--prefill-kernel LENGTH,HEADS,KV_HEADS,HEAD_DIM,CHUNK]
+//                   [--compress-kernel LENGTH,HEADS,KV_HEADS,HEAD_DIM,WINDOW]
 //
 //   --prefill: batch-1 prefill tokens/s of each prompt length (full cache), then decode
 //              tokens/s at batch 1 on that cache for --decode-steps steps;
@@ -19,6 +20,9 @@
 //   --prefill-kernel: the prefill attention kernel alone over one causal prompt, in chunks as
 //              the engine runs it: seconds and TFLOP/s of each kernel this device runs
 //              (portable, and hopper where built and supported; MODEL_DIR "none" only);
+//   --compress-kernel: one layer's KV compression after prefill, as the engine runs it: window
+//              scores of WINDOW queries over LENGTH keys, then SnapKV's choice of 120 positions
+//              per KV head (pool 7, kv-head granularity): milliseconds of each (MODEL_DIR "none" only);
 //   --longest: one document of each length in turn (headkv, --job's KV_SIZE or 128, 16 new
 //              tokens) until one fails: the longest prompt that completes, and why the next not.
 // Prints one JSON object per measurement; GPU memory in use (total - free, CUDA context and
@@ -102,6 +106,16 @@ void print_decode_kernel(const hkv_model_info &shape, int batch, int length) {
   }
 }
 
+void print_compress_kernel(const std::vector<int> &a) {
+  constexpr int kCap = 120;  // a HeadKV-like budget: kv_size 128 less a window of 8
+  const hkv::cuda::bench::CompressTiming t = hkv::cuda::bench::compress_timing(a[0], a[1], a[2], a[3], a[4], kCap, 10);
+  std::printf("{\"what\":\"compress_kernel\",\"length\":%d,\"heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,"
+              "\"window\":%d,\"cap\":%d,\"window_scores_ms\":%.3f,\"select_ms\":%.3f,\"layer_ms\":%.3f}\n",
+              a[0], a[1], a[2], a[3], a[4], kCap, t.window_scores_seconds * 1e3, t.select_seconds * 1e3,
+              (t.window_scores_seconds + t.select_seconds) * 1e3);
+  std::fflush(stdout);
+}
+
 void print_prefill_kernel(const std::vector<int> &a) {
   for (const std::string &kernel : hkv::cuda::bench::prefill_kernels(a[3])) {
     const hkv::cuda::bench::Compute att =
@@ -162,7 +176,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   std::vector<int> prefill_lengths;
-  std::vector<int> job, decode_kernel, prefill_kernel, longest;
+  std::vector<int> job, decode_kernel, prefill_kernel, compress_kernel, longest;
   std::string job_method = "snapkv";
   float job_temperature = 0.f;
   int chunk = 4096, decode_steps = 32;
@@ -176,6 +190,7 @@ int main(int argc, char **argv) {
     else if (a == "--job-temperature") job_temperature = (float)std::atof(argv[i + 1]);
     else if (a == "--decode-kernel") decode_kernel = ints(argv[i + 1]);
     else if (a == "--prefill-kernel") prefill_kernel = ints(argv[i + 1]);
+    else if (a == "--compress-kernel") compress_kernel = ints(argv[i + 1]);
     else if (a == "--longest") longest = ints(argv[i + 1]);
     else {
       std::fprintf(stderr, "bench_cuda: unknown option %s\n", a.c_str());
@@ -186,12 +201,15 @@ int main(int argc, char **argv) {
 #ifdef HEADKV_WITH_CUDA
   if (std::string(argv[1]) == "none") {
     if ((decode_kernel.size() != 5 && !decode_kernel.empty()) || (prefill_kernel.size() != 5 && !prefill_kernel.empty()) ||
-        (decode_kernel.empty() && prefill_kernel.empty())) {
-      std::fprintf(stderr, "bench_cuda: MODEL_DIR none needs --decode-kernel BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM "
-                           "and/or --prefill-kernel LENGTH,HEADS,KV_HEADS,HEAD_DIM,CHUNK\n");
+        (compress_kernel.size() != 5 && !compress_kernel.empty()) ||
+        (decode_kernel.empty() && prefill_kernel.empty() && compress_kernel.empty())) {
+      std::fprintf(stderr, "bench_cuda: MODEL_DIR none needs --decode-kernel BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM, "
+                           "--prefill-kernel LENGTH,HEADS,KV_HEADS,HEAD_DIM,CHUNK "
+                           "and/or --compress-kernel LENGTH,HEADS,KV_HEADS,HEAD_DIM,WINDOW\n");
       return 2;
     }
     if (!prefill_kernel.empty()) print_prefill_kernel(prefill_kernel);
+    if (!compress_kernel.empty()) print_compress_kernel(compress_kernel);
     if (!decode_kernel.empty()) {
       hkv_model_info shape{};
       shape.n_heads = decode_kernel[2];

@@ -1,12 +1,14 @@
 #include "cuda/kernel_bench.h"
 
 #include <algorithm>
+#include <chrono>
 #include <numeric>
 #include <random>
 #include <vector>
 
 #include "cuda/attention.cuh"
 #include "cuda/attention_hopper.cuh"
+#include "cuda/compress.cuh"
 #include "cuda/cuda_check.cuh"
 #include "cuda/device_buffer.cuh"
 
@@ -112,6 +114,38 @@ Compute prefill_attention_compute(const std::string &kernel, int length, int chu
                     head_dim, 0, which);
   });
   return {s, 2.0 * n_heads * head_dim * (double)length * length};
+}
+
+CompressTiming compress_timing(int length, int n_heads, int n_kv_heads, int head_dim, int window, int cap, int iters) {
+  Config cfg;
+  cfg.n_layers = 1;
+  cfg.n_heads = n_heads;
+  cfg.n_kv_heads = n_kv_heads;
+  cfg.head_dim = head_dim;
+  hkv_kv_params kv = hkv_kv_default_params();
+  kv.method = HKV_KV_SNAPKV;
+  kv.window = window;
+  kv.kv_size = window + cap;
+  kv.pool_kernel = 7;
+  kv.granularity = HKV_GRANULARITY_KV_HEAD;
+  const CompressionPlan plan = plan_compression(cfg, kv, length);
+  std::mt19937 gen(4);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> q_window((size_t)window * n_heads * head_dim);
+  for (auto &x : q_window) x = dist(gen);
+  std::vector<__nv_bfloat16> keys((size_t)length * n_kv_heads * head_dim);
+  for (auto &x : keys) x = __float2bfloat16(dist(gen));
+  DeviceBuffer dq = upload(q_window), dk = upload(keys);
+  DeviceSelector selector;
+  const float *pooled = nullptr;
+  const double scores_s = time_kernel(iters, [&] {
+    pooled = selector.window_scores(cfg, kv, dq.as<float>(), dk.as<__nv_bfloat16>(), length, 0);
+  });
+  selector.select(cfg, kv, plan, 0, pooled, length, 0);  // warm-up: sizes the sort's scratch
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < iters; i++) selector.select(cfg, kv, plan, 0, pooled, length, 0);
+  const double select_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+  return {scores_s, select_s};
 }
 
 }  // namespace hkv::cuda::bench

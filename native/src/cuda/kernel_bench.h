@@ -37,4 +37,15 @@ std::vector<std::string> prefill_kernels(int head_dim);
 Compute prefill_attention_compute(const std::string &kernel, int length, int chunk, int n_heads, int n_kv_heads,
                                   int head_dim, int iters);
 
+// KV compression of one layer as the CUDA backend runs it after the layer's prefill
+// (DeviceSelector): window scores of `window` random fp32 queries against `length` random bf16
+// keys, then SnapKV's selection of kv_size - window = `cap` positions per KV head (pool 7,
+// kv-head granularity, mean aggregation). select ends in a stream synchronisation, so it is
+// timed on the host clock; window_scores with CUDA events.
+struct CompressTiming {
+  double window_scores_seconds;  // mean per layer
+  double select_seconds;         // mean per layer, the host's copy of the kept positions included
+};
+CompressTiming compress_timing(int length, int n_heads, int n_kv_heads, int head_dim, int window, int cap, int iters);
+
 }  // namespace hkv::cuda::bench
