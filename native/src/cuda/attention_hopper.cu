@@ -1,10 +1,15 @@
 #include "cuda/attention_hopper.cuh"
 
+#include <cuda.h>
+#include <cudaTypedefs.h>
+
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <string>
 
 #include "cuda/cuda_check.cuh"
+#include "error.h"
 
 // The kernel's body exists only in the sm_90a pass (wgmma has no other target); every other
 // pass compiles an empty kernel that flash_prefill_hopper_available() never selects.
@@ -21,25 +26,21 @@ using bf16 = __nv_bfloat16;
 // Head size 128 only (Llama 2/3, Mistral, Qwen2 7B+): the accumulators of a 64 x 128 score tile
 // and a 64 x 128 output tile are what one thread of a warpgroup can hold.
 constexpr int kD = 128;
-constexpr int kBlockRows = 128;                 // queries of one block: 2 warpgroups x 64 rows
-constexpr int kTileKeys = 128;                  // keys per tile (the N of S = Q K^T)
-constexpr int kThreads = kBlockRows / 64 * 128;  // one warpgroup per 64 query rows
+constexpr int kBlockRows = 128;  // queries of one block: 2 consumer warpgroups x 64 rows
+constexpr int kTileKeys = 128;   // keys per tile (the N of S = Q K^T)
+constexpr int kStages = 2;       // K and V tiles in flight
+constexpr int kConsumerWarps = kBlockRows / 64 * 4;
+constexpr int kThreads = (kConsumerWarps + 1) * 32;  // + one producer warp
 constexpr int kQBytes = kBlockRows * kD * 2;
 constexpr int kTileBytes = kTileKeys * kD * 2;
-constexpr int kSmemBytes = kQBytes + 4 * kTileBytes + 1024;  // Q, K and V double-buffered, 1 KB alignment slack
+// Q, the K and V stages, 1 KB for aligning the tiles, then the barriers.
+constexpr int kSmemBytes = kQBytes + 2 * kStages * kTileBytes + 1024 + 64;
+constexpr int kBoxCols = 64;  // a TMA box is 64 columns (128 bytes: the swizzle span) x rows
 constexpr float kLog2e = 1.4426950408889634f;
 
 #ifdef HKV_HOPPER_BODY
-constexpr int kRowBytes = 128;        // a swizzle atom's row: 64 bf16
+constexpr int kRowBytes = 128;        // a swizzled row: 64 bf16
 constexpr float kRescaleSlack = 8.f;  // log2 units a row maximum may grow before O is rescaled
-
-// Shared-memory tiles use the tensor cores' 128-byte swizzle: a tile of R rows x 128 bf16 is two
-// column blocks of 64 (block b at b * R * 128 bytes); in a block, row r's 16-byte piece c sits at
-// piece c ^ (r % 8), so the 8 rows that ldmatrix-like reads touch at once hit 8 different banks.
-// The tile base is 1024-aligned (the swizzle is applied to address bits, from the atom start).
-__device__ __forceinline__ uint32_t swizzled_offset(int rows, int r, int piece) {
-  return (uint32_t)((piece >> 3) * rows * kRowBytes + r * kRowBytes + (((piece & 7) ^ (r & 7)) << 4));
-}
 
 // wgmma shared-memory descriptor, 128-byte swizzle: start address, leading and stride byte
 // offsets (all in 16-byte units).
@@ -48,13 +49,35 @@ __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t leading, u
          (1ull << 62);
 }
 
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0));
+// mbarriers: the producer's expect_tx arrival plus the copy engine's bytes complete a "full"
+// phase; every consumer warp's arrival completes an "empty" phase.
+__device__ __forceinline__ void mbar_init(uint32_t bar, int count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count));
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
-// cp.async writes through the generic proxy; wgmma reads through the async proxy.
-__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, int bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(uint32_t bar, int parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nWAIT:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra WAIT;\n}\n" ::"r"(bar),
+      "r"(parity)
+      : "memory");
+}
+
+// One box (64 columns x rows) of a 2-D tensor into shared memory, 128-byte swizzled, zero-filled
+// past the tensor's edges; completes on `bar`.
+__device__ __forceinline__ void tma_load(uint32_t dst, const CUtensorMap &map, int col, int row, uint32_t bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(
+          dst),
+      "l"(reinterpret_cast<uint64_t>(&map)), "r"(col), "r"(row), "r"(bar)
+      : "memory");
+}
 
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
@@ -97,143 +120,164 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   return *reinterpret_cast<uint32_t *>(&v);
 }
 
-// Starts copying `rows` rows of 128 bf16 (row stride `stride` elements) into a swizzled tile;
-// rows at or past `valid` are zero-filled.
-__device__ __forceinline__ void load_tile_async(uint32_t dst, const bf16 *src, int64_t stride, int rows, int valid) {
-  for (int i = threadIdx.x; i < rows * 16; i += kThreads) {
-    const int r = i / 16, piece = i % 16;
-    const bool ok = r < valid;
-    cp_async16(dst + swizzled_offset(rows, r, piece), src + (ok ? r * stride + piece * 8 : 0), ok);
-  }
+// Both 64-column boxes of a 128-column tile: box b lands at dst + b * rows * 128 bytes.
+__device__ __forceinline__ void tma_load_tile(uint32_t dst, const CUtensorMap &map, int col, int row, int rows,
+                                              uint32_t bar) {
+  tma_load(dst, map, col, row, bar);
+  tma_load(dst + rows * kRowBytes, map, col + kBoxCols, row, bar);
 }
-
 #endif  // HKV_HOPPER_BODY
 
-// The same causal attention as attention.cu's flash_prefill_kernel, on Hopper's asynchronous
-// warpgroup matrix products: a block owns 128 queries of one head, each warpgroup 64 of them,
-// and walks 128-key tiles of the KV head (double-buffered by cp.async). Per tile a warpgroup
-// issues S = Q K^T (Q and K from shared memory) and O += P V (P from registers: the score
-// accumulators' layout is the A-fragment layout; V from shared memory read N-major, so V needs
-// no transpose), and while one warpgroup's softmax runs on the FP32 pipes and the special
-// function unit the other's products run on the tensor cores, which mma.sync cannot overlap.
-// The online softmax is attention.cu's: lazy rescaling, scale folded into the exp2 FMA.
+// The same causal attention as attention.cu's flash_prefill_kernel, on Hopper's copy engine
+// and asynchronous warpgroup matrix products (FlashAttention-3's structure). A block owns 128
+// queries of one head. One producer warp streams the block's Q and then the KV head's 128-key
+// tiles of K and V through kStages shared-memory stages with the tensor copy engine (TMA), each
+// stage guarded by a "full" and an "empty" mbarrier; two consumer warpgroups, 64 queries each,
+// never wait for each other: per tile a warpgroup issues S = Q K^T (both from shared memory),
+// runs the online softmax in registers, and issues O += P V (P from registers: the score
+// accumulators' layout is the A-fragment layout; V read N-major, so it needs no transpose). While
+// one warpgroup's softmax runs on the FP32 pipes and the special function unit, the other's
+// products run on the tensor cores. The online softmax is attention.cu's: lazy rescaling, the
+// scale folded into the exp2 FMA.
+//   map_q: q [m][n_heads * 128], map_k, map_v: [c0 + m][n_kv_heads * 128], boxes of 64 x 128.
 __global__ void __launch_bounds__(kThreads, 1)
-    flash_prefill_hopper_kernel(const bf16 *q, const bf16 *k, const bf16 *v, bf16 *out, int m, int c0, int n_heads,
+    flash_prefill_hopper_kernel(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
+                                const __grid_constant__ CUtensorMap map_v, bf16 *out, int m, int c0, int n_heads,
                                 int n_kv_heads, float scale_log2) {
 #ifdef HKV_HOPPER_BODY
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   const uint32_t qs = ((uint32_t)__cvta_generic_to_shared(smem_raw) + 1023u) & ~1023u;
-  const uint32_t ks = qs + kQBytes;         // [2 stages] swizzled K tiles
-  const uint32_t vs = ks + 2 * kTileBytes;  // [2 stages] swizzled V tiles
+  const uint32_t ks = qs + kQBytes;               // [kStages] K tiles
+  const uint32_t vs = ks + kStages * kTileBytes;  // [kStages] V tiles
+  const uint32_t bars = vs + kStages * kTileBytes;
+  const uint32_t q_full = bars;  // then full[kStages], empty[kStages]
+  auto full = [&](int stage) { return bars + 8 * (1 + stage); };
+  auto empty = [&](int stage) { return bars + 8 * (1 + kStages + stage); };
 
   // Longest query tiles first, every head's before any shorter one (as attention.cu).
   const int q0 = (gridDim.y - 1 - blockIdx.y) * kBlockRows;
   const int h = blockIdx.x, g = h / (n_heads / n_kv_heads);
-  const int q_stride = n_heads * kD, kv_stride = n_kv_heads * kD;
-  const int wg = threadIdx.x / 128, warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int key_end = c0 + min(q0 + kBlockRows, m);  // keys any row of the block may see
   const int n_tiles = (key_end + kTileKeys - 1) / kTileKeys;
-  const bf16 *kg = k + g * kD, *vg = v + g * kD;
 
-  load_tile_async(qs, q + (int64_t)q0 * q_stride + h * kD, q_stride, kBlockRows, m - q0);
-  load_tile_async(ks, kg, kv_stride, kTileKeys, key_end);
-  load_tile_async(vs, vg, kv_stride, kTileKeys, key_end);
-  cp_async_commit();
+  if (threadIdx.x == 0) {
+    mbar_init(q_full, 1);
+    for (int s = 0; s < kStages; s++) {
+      mbar_init(full(s), 1);
+      mbar_init(empty(s), kConsumerWarps);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
 
+  if (warp == kConsumerWarps) {  // the producer
+    if (lane == 0) {
+      mbar_expect_tx(q_full, kQBytes);
+      tma_load_tile(qs, map_q, h * kD, q0, kBlockRows, q_full);
+      for (int t = 0; t < n_tiles; t++) {
+        const int stage = t % kStages, round = t / kStages;
+        if (round > 0) mbar_wait(empty(stage), (round - 1) & 1);  // its previous tile is consumed
+        mbar_expect_tx(full(stage), 2 * kTileBytes);
+        tma_load_tile(ks + stage * kTileBytes, map_k, g * kD, t * kTileKeys, kTileKeys, full(stage));
+        tma_load_tile(vs + stage * kTileBytes, map_v, g * kD, t * kTileKeys, kTileKeys, full(stage));
+      }
+    }
+    return;
+  }
+
+  const int wg = warp / 4, wg_warp = warp % 4;
   float o[64];  // O[64 rows][128]: for each 8 columns j, o[4j..4j+3] = (r, c), (r, c+1), (r+8, c), (r+8, c+1)
   #pragma unroll
   for (int i = 0; i < 64; i++) o[i] = 0.f;
   float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
   const int wg_rows = m - q0 - wg * 64;  // rows of this warpgroup that exist
   const int wg_first = c0 + q0 + wg * 64, wg_last = wg_first + 63;
-  const int warp_first = wg_first + warp * 16;  // the warp's first query position
-  const int pos_a = warp_first + lane / 4;      // the thread's first row (the second: + 8)
+  const int warp_first = wg_first + wg_warp * 16;  // the warp's first query position
+  const int pos_a = warp_first + lane / 4;         // the thread's first row (the second: + 8)
+  mbar_wait(q_full, 0);
 
   for (int t = 0; t < n_tiles; t++) {
-    const int k0 = t * kTileKeys;
-    cp_async_wait_all();
-    fence_proxy_async();
-    __syncthreads();  // tile t is in place, and every warpgroup is done with tile t - 1's stage
-    if (t + 1 < n_tiles) {
-      const uint32_t stage = ((t + 1) & 1) * kTileBytes;
-      load_tile_async(ks + stage, kg + (int64_t)(k0 + kTileKeys) * kv_stride, kv_stride, kTileKeys,
-                      key_end - k0 - kTileKeys);
-      load_tile_async(vs + stage, vg + (int64_t)(k0 + kTileKeys) * kv_stride, kv_stride, kTileKeys,
-                      key_end - k0 - kTileKeys);
-      cp_async_commit();
-    }
-    if (wg_rows <= 0 || k0 > wg_last) continue;  // uniform over the warpgroup
-    const uint32_t kt = ks + (t & 1) * kTileBytes, vt = vs + (t & 1) * kTileBytes;
+    const int k0 = t * kTileKeys, stage = t % kStages;
+    // Every consumer warp waits for and releases every tile, computing or not, so that no warp
+    // can arrive for a later use of the stage before this one's phase completes.
+    mbar_wait(full(stage), (t / kStages) & 1);
+    if (wg_rows > 0 && k0 <= wg_last) {  // uniform over the warpgroup
+      const uint32_t kt = ks + stage * kTileBytes, vt = vs + stage * kTileBytes;
 
-    // S = Q K^T: 8 steps of 16 dimensions; a step's 32 bytes lie inside one swizzled row.
-    float s[64];
-    wgmma_fence();
-    #pragma unroll
-    for (int kk = 0; kk < kD / 16; kk++) {
-      const uint32_t col = (kk % 4) * 32;
-      const uint64_t a = smem_desc(qs + (kk / 4) * kBlockRows * kRowBytes + wg * 64 * kRowBytes + col, 16, 1024);
-      const uint64_t b = smem_desc(kt + (kk / 4) * kTileKeys * kRowBytes + col, 16, 1024);
-      wgmma_ss(s, a, b, kk > 0);
-    }
-    wgmma_commit();
-    wgmma_wait_all();
-    pin(s);
-
-    // Mask future and missing keys: only a tile that reaches the warp's diagonal or the end of
-    // the keys has any.
-    if (k0 + kTileKeys > warp_first || k0 + kTileKeys > key_end) {
+      // S = Q K^T: 8 steps of 16 dimensions; a step's 32 bytes lie inside one swizzled row.
+      float s[64];
+      wgmma_fence();
       #pragma unroll
-      for (int i = 0; i < 64; i++) {
-        const int key = k0 + (i / 4) * 8 + (lane % 4) * 2 + (i & 1);
-        if (key > pos_a + ((i & 2) ? 8 : 0) || key >= key_end) s[i] = -INFINITY;
+      for (int kk = 0; kk < kD / 16; kk++) {
+        const uint32_t col = (kk % 4) * 32;
+        const uint64_t a = smem_desc(qs + (kk / 4) * kBlockRows * kRowBytes + wg * 64 * kRowBytes + col, 16, 1024);
+        const uint64_t b = smem_desc(kt + (kk / 4) * kTileKeys * kRowBytes + col, 16, 1024);
+        wgmma_ss(s, a, b, kk > 0);
       }
-    }
-    float tile_max[2] = {-INFINITY, -INFINITY};
-    #pragma unroll
-    for (int i = 0; i < 64; i++) tile_max[(i >> 1) & 1] = fmaxf(tile_max[(i >> 1) & 1], s[i]);
-    bool grew = false;
-    #pragma unroll
-    for (int r = 0; r < 2; r++) {
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-      tile_max[r] *= scale_log2;
-      grew |= tile_max[r] > row_max[r] + kRescaleSlack;
-    }
-    if (__any_sync(0xffffffffu, grew)) {
-      float alpha[2];
+      wgmma_commit();
+      wgmma_wait_all();
+      pin(s);
+
+      // Mask future and missing keys: only a tile that reaches the warp's diagonal or the end
+      // of the keys has any.
+      if (k0 + kTileKeys > warp_first || k0 + kTileKeys > key_end) {
+        #pragma unroll
+        for (int i = 0; i < 64; i++) {
+          const int key = k0 + (i / 4) * 8 + (lane % 4) * 2 + (i & 1);
+          if (key > pos_a + ((i & 2) ? 8 : 0) || key >= key_end) s[i] = -INFINITY;
+        }
+      }
+      float tile_max[2] = {-INFINITY, -INFINITY};
+      #pragma unroll
+      for (int i = 0; i < 64; i++) tile_max[(i >> 1) & 1] = fmaxf(tile_max[(i >> 1) & 1], s[i]);
+      bool grew = false;
       #pragma unroll
       for (int r = 0; r < 2; r++) {
-        const float new_max = fmaxf(row_max[r], tile_max[r]);
-        alpha[r] = new_max == -INFINITY ? 1.f : exp2_ftz(row_max[r] - new_max);
-        row_max[r] = new_max;
-        row_sum[r] *= alpha[r];
+        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
+        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
+        tile_max[r] *= scale_log2;
+        grew |= tile_max[r] > row_max[r] + kRescaleSlack;
       }
+      if (__any_sync(0xffffffffu, grew)) {
+        float alpha[2];
+        #pragma unroll
+        for (int r = 0; r < 2; r++) {
+          const float new_max = fmaxf(row_max[r], tile_max[r]);
+          alpha[r] = new_max == -INFINITY ? 1.f : exp2_ftz(row_max[r] - new_max);
+          row_max[r] = new_max;
+          row_sum[r] *= alpha[r];
+        }
+        #pragma unroll
+        for (int i = 0; i < 64; i++) o[i] *= alpha[(i >> 1) & 1];
+      }
+      float neg_base[2];
       #pragma unroll
-      for (int i = 0; i < 64; i++) o[i] *= alpha[(i >> 1) & 1];
-    }
-    float neg_base[2];
-    #pragma unroll
-    for (int r = 0; r < 2; r++) neg_base[r] = row_max[r] == -INFINITY ? 0.f : -row_max[r];
-    uint32_t p[kTileKeys / 16][4];  // P as the A fragments of 8 steps of 16 keys
-    #pragma unroll
-    for (int i = 0; i < 64; i += 2) {
-      const int r = (i >> 1) & 1;
-      const float p0 = exp2_ftz(fmaf(s[i], scale_log2, neg_base[r]));
-      const float p1 = exp2_ftz(fmaf(s[i + 1], scale_log2, neg_base[r]));
-      row_sum[r] += p0 + p1;
-      // columns 8j..8j+7 of rows (r, r + 8): j even fills fragment registers 0 and 1, j odd 2 and 3
-      const int j = i / 4;
-      p[j / 2][(j & 1) * 2 + r] = pack_bf16(p0, p1);
-    }
+      for (int r = 0; r < 2; r++) neg_base[r] = row_max[r] == -INFINITY ? 0.f : -row_max[r];
+      uint32_t p[kTileKeys / 16][4];  // P as the A fragments of 8 steps of 16 keys
+      #pragma unroll
+      for (int i = 0; i < 64; i += 2) {
+        const int r = (i >> 1) & 1;
+        const float p0 = exp2_ftz(fmaf(s[i], scale_log2, neg_base[r]));
+        const float p1 = exp2_ftz(fmaf(s[i + 1], scale_log2, neg_base[r]));
+        row_sum[r] += p0 + p1;
+        // columns 8j..8j+7 of rows (r, r + 8): j even fills fragment registers 0 and 1, j odd 2 and 3
+        const int j = i / 4;
+        p[j / 2][(j & 1) * 2 + r] = pack_bf16(p0, p1);
+      }
 
-    // O += P V: 8 steps of 16 keys; a step is two 8-row groups of the V tile (2048 bytes).
-    wgmma_fence();
-    #pragma unroll
-    for (int kk = 0; kk < kTileKeys / 16; kk++)
-      wgmma_rs(o, p[kk], smem_desc(vt + kk * 16 * kRowBytes, kTileKeys * kRowBytes, 1024));
-    wgmma_commit();
-    wgmma_wait_all();
-    pin(o);
+      // O += P V: 8 steps of 16 keys; a step is two 8-row groups of the V tile (2048 bytes), its
+      // two 64-column halves one box apart.
+      wgmma_fence();
+      #pragma unroll
+      for (int kk = 0; kk < kTileKeys / 16; kk++)
+        wgmma_rs(o, p[kk], smem_desc(vt + kk * 16 * kRowBytes, kTileKeys * kRowBytes, 1024));
+      wgmma_commit();
+      wgmma_wait_all();
+      pin(o);
+    }
+    __syncwarp();
+    if (lane == 0) mbar_arrive(empty(stage));
   }
 
   if (wg_rows <= 0) return;
@@ -242,7 +286,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 1);
     row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 2);
   }
-  const int t_a = q0 + wg * 64 + warp * 16 + lane / 4, t_b = t_a + 8;
+  const int q_stride = n_heads * kD;
+  const int t_a = q0 + wg * 64 + wg_warp * 16 + lane / 4, t_b = t_a + 8;
   #pragma unroll
   for (int j = 0; j < kD / 8; j++) {
     const int col = h * kD + j * 8 + (lane % 4) * 2;
@@ -256,9 +301,6 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-}  // namespace
-
-namespace {
 // 1 when the machine code the runtime loaded for this device holds the kernel's body: an sm_90a
 // build running on a compute capability 9.0 device. Any other device, or a build without
 // sm_90a, loads a pass where the body is empty.
@@ -269,6 +311,38 @@ __global__ void hopper_body_probe_kernel(int *present) {
   *present = 0;
 #endif
 }
+
+// cuTensorMapEncodeTiled from the driver (the runtime links no driver library).
+PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
+  static std::once_flag once;
+  static PFN_cuTensorMapEncodeTiled_v12000 encode = nullptr;
+  std::call_once(once, [] {
+    void *fn = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found) ==
+            cudaSuccess &&
+        found == cudaDriverEntryPointSuccess)
+      encode = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
+  });
+  return encode;
+}
+
+// A row-major bf16 matrix [rows][cols] (row stride `stride` elements) read in 64 x box_rows boxes.
+CUtensorMap tensor_map(const bf16 *base, int64_t rows, int64_t cols, int64_t stride, int box_rows) {
+  CUtensorMap map;
+  const cuuint64_t dims[2] = {(cuuint64_t)cols, (cuuint64_t)rows};
+  const cuuint64_t strides[1] = {(cuuint64_t)stride * sizeof(bf16)};
+  const cuuint32_t box[2] = {(cuuint32_t)kBoxCols, (cuuint32_t)box_rows};
+  const cuuint32_t element_strides[2] = {1, 1};
+  const CUresult r = tensor_map_encoder()(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, const_cast<bf16 *>(base), dims,
+                                          strides, box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                                          CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                                          CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    throw Error(HKV_ERR_INTERNAL, "flash_prefill_hopper: cuTensorMapEncodeTiled failed (" + std::to_string((int)r) + ")");
+  return map;
+}
+
 }  // namespace
 
 bool flash_prefill_hopper_available(int head_dim) {
@@ -288,17 +362,20 @@ bool flash_prefill_hopper_available(int head_dim) {
   cudaFree(present);
   check(launched, "hopper kernel probe");
   check(copied, "hopper kernel probe");
-  by_device[device] = host == 1;
-  return host == 1;
+  by_device[device] = host == 1 && tensor_map_encoder() != nullptr;
+  return by_device[device];
 }
 
 void flash_prefill_hopper(const bf16 *q, const bf16 *k, const bf16 *v, bf16 *out, int m, int c0, int n_heads,
                           int n_kv_heads, cudaStream_t stream) {
+  const CUtensorMap map_q = tensor_map(q, m, (int64_t)n_heads * kD, (int64_t)n_heads * kD, kBlockRows);
+  const CUtensorMap map_k = tensor_map(k, c0 + m, (int64_t)n_kv_heads * kD, (int64_t)n_kv_heads * kD, kTileKeys);
+  const CUtensorMap map_v = tensor_map(v, c0 + m, (int64_t)n_kv_heads * kD, (int64_t)n_kv_heads * kD, kTileKeys);
   check(cudaFuncSetAttribute(flash_prefill_hopper_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
         "flash_prefill_hopper: shared memory size");
   const dim3 grid(n_heads, (m + kBlockRows - 1) / kBlockRows);
-  flash_prefill_hopper_kernel<<<grid, kThreads, kSmemBytes, stream>>>(q, k, v, out, m, c0, n_heads, n_kv_heads,
-                                                                       kLog2e / sqrtf((float)kD));
+  flash_prefill_hopper_kernel<<<grid, kThreads, kSmemBytes, stream>>>(map_q, map_k, map_v, out, m, c0, n_heads,
+                                                                       n_kv_heads, kLog2e / sqrtf((float)kD));
   check_launch("flash_prefill_hopper");
 }
 
