@@ -34,9 +34,14 @@ static_assert(kQueryReads * kLogitThreads == kLogitTileRows * kLogitTileDepth &&
                   kKeyReads * kLogitThreads * 2 == kLogitTileKeys * kLogitTileDepth,
               "every thread reads the same number of tile inputs");
 
-__global__ __launch_bounds__(kLogitThreads, 2) void window_logits_kernel(float *logits, const float *q_window,
-                                                                      const bf16 *keys, int n, int window, int n_heads,
-                                                                      int n_kv_heads, int d, float scale) {
+// Key b (0..7) of lane tx within a tile: 4 tx .. 4 tx + 3, then 128 + 4 tx .. 128 + 4 tx + 3.
+__device__ __forceinline__ int tile_key(int tx, int b) { return b < 4 ? 4 * tx + b : kLogitTileKeys / 2 + 4 * tx + (b - 4); }
+
+// partials[h * window + i][key tile]: see the end of the kernel.
+__global__ __launch_bounds__(kLogitThreads, 2) void window_logits_kernel(float *logits, float2 *partials,
+                                                                      const float *q_window, const bf16 *keys, int n,
+                                                                      int window, int n_heads, int n_kv_heads, int d,
+                                                                      float scale) {
   __shared__ __align__(16) float q_tile[kLogitTileDepth][kLogitTileRows + kLogitPad];
   __shared__ __align__(16) float k_tile[kLogitTileDepth][kLogitTileKeys + kLogitPad];
   const int kv_head = blockIdx.z, group = n_heads / n_kv_heads, rows = group * window;
@@ -112,43 +117,56 @@ __global__ __launch_bounds__(kLogitThreads, 2) void window_logits_kernel(float *
     __syncthreads();
   }
 
+  // Each warp holds 4 whole rows of the tile: it also leaves, per row, the softmax partials of
+  // this key tile (max, sum of exp(logit - max)) over the keys the row's window query sees, so
+  // that no pass over the logits is needed for the softmax statistics (row_stats_kernel).
 #pragma unroll
   for (int a = 0; a < 4; a++) {
-    const int row = row0 + 4 * ty + a;
+    const int row = row0 + 4 * ty + a;  // the same in the whole warp
     if (row >= rows) break;
-    float *out = logits + ((int64_t)kv_head * rows + row) * n;
+    const int64_t visible = n - window + row % window + 1;  // keys [0, prefix + i] for window query i
+    float x[8];
+    float m = -INFINITY;
 #pragma unroll
     for (int b = 0; b < 8; b++) {
-      const int64_t j = key0 + (b < 4 ? 4 * tx + b : kLogitTileKeys / 2 + 4 * tx + (b - 4));
-      if (j < n) out[j] = acc[a][b] / scale;
+      x[b] = acc[a][b] / scale;
+      if (key0 + tile_key(tx, b) < visible) m = fmaxf(m, x[b]);
+    }
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    float sum = 0.f;  // stays 0 when this tile holds no key the row sees (m = -inf)
+#pragma unroll
+    for (int b = 0; b < 8; b++)
+      if (key0 + tile_key(tx, b) < visible) sum += expf(x[b] - m);
+    for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    const int64_t global_row = (int64_t)kv_head * rows + row;  // h * window + i
+    if (tx == 0) partials[global_row * gridDim.y + blockIdx.y] = make_float2(m, sum);
+    float *out = logits + global_row * n;
+#pragma unroll
+    for (int b = 0; b < 8; b++) {
+      const int64_t j = key0 + tile_key(tx, b);
+      if (j < n) out[j] = x[b];
     }
   }
 }
 
-// Softmax max and sum of each row (h, i) over the keys window query i sees: [0, prefix + i].
-__global__ void row_stats_kernel(float *stats, const float *logits, int n, int window) {
-  __shared__ float shared[32];
-  const int row = blockIdx.x, i = row % window;
-  const int visible = n - window + i + 1;
-  const float *x = logits + (int64_t)row * n;
+// Softmax max and sum of each row (h, i) over the keys window query i sees, [0, prefix + i],
+// from the key tiles' partials: sum = sum over tiles of tile_sum * exp(tile_max - max). One
+// warp per row.
+__global__ void row_stats_kernel(float *stats, const float2 *partials, int n_tiles, int64_t n_rows) {
+  const int64_t row = blockIdx.x * (int64_t)(blockDim.x / 32) + threadIdx.x / 32;
+  if (row >= n_rows) return;
+  const int lane = threadIdx.x % 32;
+  const float2 *p = partials + row * n_tiles;
   float m = -INFINITY;
-  for (int j = threadIdx.x; j < visible; j += blockDim.x) m = fmaxf(m, x[j]);
+  for (int t = lane; t < n_tiles; t += 32) m = fmaxf(m, p[t].x);
   for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-  if (threadIdx.x % 32 == 0) shared[threadIdx.x / 32] = m;
-  __syncthreads();
-  m = -INFINITY;
-  for (int w = 0; w < (int)(blockDim.x / 32); w++) m = fmaxf(m, shared[w]);
-  __syncthreads();
-  float s = 0.f;
-  for (int j = threadIdx.x; j < visible; j += blockDim.x) s += expf(x[j] - m);
-  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-  if (threadIdx.x % 32 == 0) shared[threadIdx.x / 32] = s;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    float total = 0.f;
-    for (int w = 0; w < (int)(blockDim.x / 32); w++) total += shared[w];
+  float sum = 0.f;
+  for (int t = lane; t < n_tiles; t += 32)
+    if (p[t].y > 0.f) sum += p[t].y * expf(p[t].x - m);  // a tile with a visible key sums >= 1
+  for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+  if (lane == 0) {
     stats[2 * row] = m;
-    stats[2 * row + 1] = total;
+    stats[2 * row + 1] = sum;
   }
 }
 
@@ -256,13 +274,17 @@ const float *DeviceSelector::window_scores(const Config &cfg, const hkv_kv_param
   pooled_.grow(sizeof(float) * cache_heads * (int64_t)std::max(prefix, 1), "window scores");
 
   const int group_rows = group * window;
-  const dim3 logit_grid((unsigned)((group_rows + kLogitTileRows - 1) / kLogitTileRows),
-                        (unsigned)((n_prompt + kLogitTileKeys - 1) / kLogitTileKeys), (unsigned)cfg.n_kv_heads);
-  window_logits_kernel<<<logit_grid, kLogitThreads, 0, stream>>>(logits_.as<float>(), q_window, keys, n_prompt, window,
-                                                                 cfg.n_heads, cfg.n_kv_heads, cfg.head_dim,
+  const int key_tiles = (n_prompt + kLogitTileKeys - 1) / kLogitTileKeys;
+  tile_partials_.grow(sizeof(float2) * rows * key_tiles, "window scores");
+  const dim3 logit_grid((unsigned)((group_rows + kLogitTileRows - 1) / kLogitTileRows), (unsigned)key_tiles,
+                        (unsigned)cfg.n_kv_heads);
+  window_logits_kernel<<<logit_grid, kLogitThreads, 0, stream>>>(logits_.as<float>(), tile_partials_.as<float2>(),
+                                                                 q_window, keys, n_prompt, window, cfg.n_heads,
+                                                                 cfg.n_kv_heads, cfg.head_dim,
                                                                  std::sqrt(float(cfg.head_dim)));
   check_launch("window_logits");
-  row_stats_kernel<<<(unsigned)rows, 256, 0, stream>>>(row_stats_.as<float>(), logits_.as<float>(), n_prompt, window);
+  row_stats_kernel<<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(row_stats_.as<float>(), tile_partials_.as<float2>(),
+                                                                   key_tiles, rows);
   check_launch("window_row_stats");
   const int64_t mean_total = (int64_t)cfg.n_heads * prefix;
   window_mean_kernel<<<blocks_for(mean_total, 256), 256, 0, stream>>>(mean_.as<float>(), logits_.as<float>(),

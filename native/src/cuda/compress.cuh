@@ -30,7 +30,7 @@ class DeviceSelector {
                                            int layer, const float *pooled, int n_prompt, cudaStream_t stream);
 
  private:
-  DeviceBuffer logits_, row_stats_, mean_, pooled_;
+  DeviceBuffer logits_, tile_partials_, row_stats_, mean_, pooled_;
   DeviceBuffer sort_keys_, sorted_keys_, sort_values_, sorted_values_, sort_temp_;
   DeviceBuffer counts_;            // Ada-SnapKV: each head's share of the layer's best scores
   DeviceBuffer offsets_, kept_;    // each head's start in kept_, the kept positions of all heads
