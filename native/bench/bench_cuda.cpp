@@ -7,6 +7,7 @@
 //   bench_cuda none [--decode-kernel BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM]
 //                   [--prefill-kernel LENGTH,HEADS,KV_HEADS,HEAD_DIM,CHUNK]
 //                   [--compress-kernel LENGTH,HEADS,KV_HEADS,HEAD_DIM,WINDOW]
+//                   [--gemm M,HIDDEN,Q_DIM,KV_DIM,INTERMEDIATE]
 //
 //   --prefill: batch-1 prefill tokens/s of each prompt length (full cache), then decode
 //              tokens/s at batch 1 on that cache for --decode-steps steps;
@@ -23,6 +24,9 @@
 //   --compress-kernel: one layer's KV compression after prefill, as the engine runs it: window
 //              scores of WINDOW queries over LENGTH keys, then SnapKV's choice of 120 positions
 //              per KV head (pool 7, kv-head granularity): milliseconds of each (MODEL_DIR "none" only);
+//   --gemm:    the cuBLAS GEMMs of one layer's projections over M tokens (qkv, o, gate_up, down),
+//              each with bf16 and with fp32 output (the backend adds o and down onto the fp32
+//              residual): TFLOP/s (MODEL_DIR "none" only);
 //   --longest: one document of each length in turn (headkv, --job's KV_SIZE or 128, 16 new
 //              tokens) until one fails: the longest prompt that completes, and why the next not.
 // Prints one JSON object per measurement; GPU memory in use (total - free, CUDA context and
@@ -116,6 +120,23 @@ void print_compress_kernel(const std::vector<int> &a) {
   std::fflush(stdout);
 }
 
+// The four projections of a layer as the prefill runs them over a chunk of m tokens, each with
+// bf16 and with fp32 output: a = M,HIDDEN,Q_DIM,KV_DIM,INTERMEDIATE.
+void print_gemms(const std::vector<int> &a) {
+  const int m = a[0], hidden = a[1], q_dim = a[2], kv_dim = a[3], inter = a[4];
+  struct Projection { const char *name; int n, k; bool backend_fp32; };
+  for (const Projection &p : {Projection{"qkv", q_dim + 2 * kv_dim, hidden, false}, Projection{"o", hidden, q_dim, true},
+                              Projection{"gate_up", 2 * inter, hidden, false}, Projection{"down", hidden, inter, true}})
+    for (bool fp32 : {false, true}) {
+      const hkv::cuda::bench::Compute g = hkv::cuda::bench::gemm_compute(m, p.n, p.k, fp32, 20);
+      std::printf("{\"what\":\"gemm\",\"projection\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,\"out\":\"%s\","
+                  "\"as_backend\":%s,\"seconds\":%.6f,\"tflops\":%.1f}\n",
+                  p.name, m, p.n, p.k, fp32 ? "fp32" : "bf16", fp32 == p.backend_fp32 ? "true" : "false", g.seconds,
+                  g.tflops());
+      std::fflush(stdout);
+    }
+}
+
 void print_prefill_kernel(const std::vector<int> &a) {
   for (const std::string &kernel : hkv::cuda::bench::prefill_kernels(a[3])) {
     const hkv::cuda::bench::Compute att =
@@ -176,7 +197,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   std::vector<int> prefill_lengths;
-  std::vector<int> job, decode_kernel, prefill_kernel, compress_kernel, longest;
+  std::vector<int> job, decode_kernel, prefill_kernel, compress_kernel, gemm, longest;
   std::string job_method = "snapkv";
   float job_temperature = 0.f;
   int chunk = 4096, decode_steps = 32;
@@ -191,6 +212,7 @@ int main(int argc, char **argv) {
     else if (a == "--decode-kernel") decode_kernel = ints(argv[i + 1]);
     else if (a == "--prefill-kernel") prefill_kernel = ints(argv[i + 1]);
     else if (a == "--compress-kernel") compress_kernel = ints(argv[i + 1]);
+    else if (a == "--gemm") gemm = ints(argv[i + 1]);
     else if (a == "--longest") longest = ints(argv[i + 1]);
     else {
       std::fprintf(stderr, "bench_cuda: unknown option %s\n", a.c_str());
@@ -201,15 +223,17 @@ int main(int argc, char **argv) {
 #ifdef HEADKV_WITH_CUDA
   if (std::string(argv[1]) == "none") {
     if ((decode_kernel.size() != 5 && !decode_kernel.empty()) || (prefill_kernel.size() != 5 && !prefill_kernel.empty()) ||
-        (compress_kernel.size() != 5 && !compress_kernel.empty()) ||
-        (decode_kernel.empty() && prefill_kernel.empty() && compress_kernel.empty())) {
+        (compress_kernel.size() != 5 && !compress_kernel.empty()) || (gemm.size() != 5 && !gemm.empty()) ||
+        (decode_kernel.empty() && prefill_kernel.empty() && compress_kernel.empty() && gemm.empty())) {
       std::fprintf(stderr, "bench_cuda: MODEL_DIR none needs --decode-kernel BATCH,LENGTH,HEADS,KV_HEADS,HEAD_DIM, "
                            "--prefill-kernel LENGTH,HEADS,KV_HEADS,HEAD_DIM,CHUNK "
-                           "and/or --compress-kernel LENGTH,HEADS,KV_HEADS,HEAD_DIM,WINDOW\n");
+                           "--compress-kernel LENGTH,HEADS,KV_HEADS,HEAD_DIM,WINDOW "
+                           "and/or --gemm M,HIDDEN,Q_DIM,KV_DIM,INTERMEDIATE\n");
       return 2;
     }
     if (!prefill_kernel.empty()) print_prefill_kernel(prefill_kernel);
     if (!compress_kernel.empty()) print_compress_kernel(compress_kernel);
+    if (!gemm.empty()) print_gemms(gemm);
     if (!decode_kernel.empty()) {
       hkv_model_info shape{};
       shape.n_heads = decode_kernel[2];

@@ -107,6 +107,9 @@ void CudaBackend::prefill(Sequence &seq, PagePool &pages, hkv_progress_fn progre
   for (int l = 0; l < c.n_layers; l++) {
     if (seq.cancelled) throw Error(HKV_ERR_CANCELLED, "sequence " + std::to_string(seq.id) + " was cancelled during prefill");
     const DeviceLayer &lw = w_.layers[l];
+    // The last layer's output is read only at the prompt's last token (the logits): every other
+    // row needs its keys, values and window queries, not its attention or MLP.
+    const bool last_layer = l == c.n_layers - 1;
     for (int c0 = 0; c0 < n; c0 += chunk) {
       const int m = std::min(chunk, n - c0);
       float *xc = x + (int64_t)c0 * c.hidden;
@@ -115,9 +118,15 @@ void CudaBackend::prefill(Sequence &seq, PagePool &pages, hkv_progress_fn progre
                      act_.q.as<bf16>(), keys_.as<bf16>() + (int64_t)c0 * kv_dim, values_.as<bf16>() + (int64_t)c0 * kv_dim,
                      window > 0 ? q_window_.as<float>() : nullptr, n - window};
       split_qkv_rope(split, stream_);
-      flash_prefill(act_.q.as<bf16>(), keys_.as<bf16>(), values_.as<bf16>(), act_.att.as<bf16>(), m, c0, c.n_heads,
-                    c.n_kv_heads, c.head_dim, stream_);
-      attention_output_and_mlp(lw, xc, m);
+      if (!last_layer) {
+        flash_prefill(act_.q.as<bf16>(), keys_.as<bf16>(), values_.as<bf16>(), act_.att.as<bf16>(), m, c0, c.n_heads,
+                      c.n_kv_heads, c.head_dim, stream_);
+        attention_output_and_mlp(lw, xc, m);
+      } else if (c0 + m == n) {
+        flash_prefill(act_.q.as<bf16>() + (int64_t)(m - 1) * c.q_dim(), keys_.as<bf16>(), values_.as<bf16>(),
+                      act_.att.as<bf16>(), 1, n - 1, c.n_heads, c.n_kv_heads, c.head_dim, stream_);
+        attention_output_and_mlp(lw, x + (int64_t)(n - 1) * c.hidden, 1);
+      }
       if (progress) progress(user, (int64_t)l * n + c0 + m, (int64_t)c.n_layers * n);
     }
     store_layer(seq, pages, l, n);

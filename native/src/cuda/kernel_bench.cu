@@ -8,6 +8,7 @@
 
 #include "cuda/attention.cuh"
 #include "cuda/attention_hopper.cuh"
+#include "cuda/blas.cuh"
 #include "cuda/compress.cuh"
 #include "cuda/cuda_check.cuh"
 #include "cuda/device_buffer.cuh"
@@ -146,6 +147,20 @@ CompressTiming compress_timing(int length, int n_heads, int n_kv_heads, int head
   for (int i = 0; i < iters; i++) selector.select(cfg, kv, plan, 0, pooled, length, 0);
   const double select_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
   return {scores_s, select_s};
+}
+
+Compute gemm_compute(int m, int n, int k, bool out_fp32, int iters) {
+  DeviceBuffer x(sizeof(__nv_bfloat16) * m * (size_t)k, "benchmark input"),
+      w(sizeof(__nv_bfloat16) * n * (size_t)k, "benchmark weights"),
+      out((out_fp32 ? sizeof(float) : sizeof(__nv_bfloat16)) * m * (size_t)n, "benchmark output");
+  check(cudaMemset(x.as<void>(), 0x3c, x.bytes()), "cudaMemset");  // small finite bf16 values
+  check(cudaMemset(w.as<void>(), 0x3c, w.bytes()), "cudaMemset");
+  check(cudaMemset(out.as<void>(), 0, out.bytes()), "cudaMemset");
+  Blas blas(0);
+  const double s = time_kernel(iters, [&] {
+    blas.gemm_bf16(x.as<__nv_bfloat16>(), w.as<__nv_bfloat16>(), out.as<void>(), out_fp32, out_fp32 ? 1.f : 0.f, m, n, k);
+  });
+  return {s, 2.0 * m * (double)n * k};
 }
 
 }  // namespace hkv::cuda::bench

@@ -48,4 +48,9 @@ struct CompressTiming {
 };
 CompressTiming compress_timing(int length, int n_heads, int n_kv_heads, int head_dim, int window, int cap, int iters);
 
+// The cuBLAS GEMM as the CUDA backend calls it (Blas::gemm_bf16): out[m][n] = x[m][k] . w[n][k]^T
+// with bf16 operands, out bf16, or fp32 accumulated onto (beta 1, as the residual adds).
+// flops = 2 m n k.
+Compute gemm_compute(int m, int n, int k, bool out_fp32, int iters);
+
 }  // namespace hkv::cuda::bench
