@@ -106,7 +106,7 @@ hkv::Config small_config(int n_heads, int n_kv_heads, int head_dim, int n_layers
 
 void check_elementwise_ops() {
   hkv::ThreadPool pool(1);
-  for (int d : {64, 4096}) {
+  for (int d : {64, 70, 4096}) {  // 70: not a multiple of 4 (the scalar kernel)
     const int m = 5;
     auto x = random_vector((size_t)m * d), w = random_vector(d);
     std::vector<float> ref((size_t)m * d);
@@ -120,8 +120,8 @@ void check_elementwise_ops() {
     hkv::cpu::matmul(pool, ref.data(), x.data(), w.data(), nullptr, m, n, k);
     expect_nmse("matmul 33x100x256 (cuBLAS bf16, fp32 out)", gpu::matmul(x, w, m, n, k), ref, 1e-8);
   }
-  {
-    const int m = 9, inter = 300;
+  for (int inter : {300, 301}) {  // 301: odd (the element-wise kernel, not pairs)
+    const int m = 9;
     auto gu = rounded(random_vector((size_t)m * 2 * inter, 2.f));
     std::vector<float> gate((size_t)m * inter), up((size_t)m * inter);
     for (int t = 0; t < m; t++)
@@ -130,7 +130,7 @@ void check_elementwise_ops() {
         up[(size_t)t * inter + j] = gu[(size_t)t * 2 * inter + inter + j];
       }
     hkv::cpu::silu_mul(pool, gate.data(), up.data(), (int64_t)m * inter);
-    expect_nmse("silu_mul", gpu::silu_mul(gu, m, inter), gate, 1e-5);
+    expect_nmse("silu_mul inter=" + std::to_string(inter), gpu::silu_mul(gu, m, inter), gate, 1e-5);
   }
   for (hkv::RopeType type : {hkv::RopeType::Default, hkv::RopeType::Llama3, hkv::RopeType::Linear}) {
     hkv::Config c = small_config(8, 2, 128, 1);
