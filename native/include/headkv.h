@@ -86,7 +86,8 @@ typedef struct hkv_context_params {
   int32_t max_sequences;   /* sequences that may be active at once */
   int32_t page_tokens;     /* tokens per KV page (per layer and cache head); default 16 */
   int64_t kv_cache_bytes;  /* size of the KV page pool in bytes */
-  int32_t prefill_chunk;   /* prompt tokens per prefill chunk; default 512 */
+  int32_t prefill_chunk;   /* prompt tokens per prefill chunk; 0 (default): the backend's own,
+                              512 on the CPU, 4096 on CUDA (larger matrix products) */
   /* kv_cache_bytes == 0 on CUDA: this fraction of the GPU memory free at creation */
   float kv_cache_fraction;
   int32_t max_context;     /* longest prompt + generation accepted; 0 = model's max positions */

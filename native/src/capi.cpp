@@ -106,7 +106,7 @@ hkv_context_params hkv_context_default_params(void) {
   p.max_sequences = 16;
   p.page_tokens = 16;
   p.kv_cache_bytes = int64_t(512) << 20;
-  p.prefill_chunk = 512;
+  p.prefill_chunk = 0;
   p.max_context = 0;
   p.kv_cache_fraction = 0.9f;
   return p;
@@ -119,7 +119,7 @@ hkv_status hkv_context_create(hkv_model *model, const hkv_context_params *params
     hkv_context_params p = params ? *params : hkv_context_default_params();
     require(p.max_sequences >= 1, "context.max_sequences: must be >= 1");
     require(p.page_tokens >= 1 && p.page_tokens <= 4096, "context.page_tokens: must be in 1..4096");
-    require(p.prefill_chunk >= 1, "context.prefill_chunk: must be >= 1");
+    require(p.prefill_chunk >= 0, "context.prefill_chunk: must be >= 0 (0: the backend's default)");
     require(p.max_context >= 0, "context.max_context: must be >= 0");
     const hkv::Config &c = model->loaded->config;
     const int64_t page_bytes = model->runtime->page_bytes(p.page_tokens);

@@ -80,7 +80,7 @@ CpuBackend::CpuBackend(const LoadedModel &model, ThreadPool &pool, int64_t n_pag
       pool_(pool),
       rope_(model.config.rope, model.config.head_dim),
       page_tokens_(page_tokens),
-      prefill_chunk_(std::max(1, prefill_chunk)),
+      prefill_chunk_(prefill_chunk > 0 ? prefill_chunk : kDefaultPrefillChunk),
       kv_(new float[n_pages * 2 * page_tokens * model.config.head_dim]),
       logits_(new float[(size_t)max_sequences * model.config.vocab]) {}
 

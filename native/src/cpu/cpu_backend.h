@@ -49,6 +49,9 @@ class CpuBackend final : public Backend {
   ThreadPool &pool_;
   Rope rope_;
   int page_tokens_;
+  // Prompt tokens per prefill chunk when the context asks for the default (0): enough rows for
+  // the packed matmul, few enough that a chunk's activations stay in cache.
+  static constexpr int kDefaultPrefillChunk = 512;
   int prefill_chunk_;
   std::unique_ptr<float[]> kv_;  // [n_pages][2][page_tokens][head_dim]; not value-initialised, so
                                  // the OS commits memory only where pages are written

@@ -48,7 +48,7 @@ void CudaBackend::Activations::grow(const Config &c, int m) {
 
 CudaBackend::CudaBackend(const Config &cfg, const DeviceWeights &weights, int device, int64_t n_pages, int page_tokens,
                          int prefill_chunk, int max_sequences)
-    : cfg_(cfg), w_(weights), device_(device), page_tokens_(page_tokens), prefill_chunk_(std::max(1, prefill_chunk)) {
+    : cfg_(cfg), w_(weights), device_(device), page_tokens_(page_tokens), prefill_chunk_(prefill_chunk > 0 ? prefill_chunk : kDefaultPrefillChunk) {
   check(cudaSetDevice(device_), "cudaSetDevice");
   check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
   try {
