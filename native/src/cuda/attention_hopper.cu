@@ -28,9 +28,12 @@ using bf16 = __nv_bfloat16;
 constexpr int kD = 128;
 constexpr int kBlockRows = 128;  // queries of one block: 2 consumer warpgroups x 64 rows
 constexpr int kTileKeys = 128;   // keys per tile (the N of S = Q K^T)
-constexpr int kStages = 2;       // K and V tiles in flight
+constexpr int kStages = 3;       // K and V tiles in flight (the third: a tile's V is read one tile late)
 constexpr int kConsumerWarps = kBlockRows / 64 * 4;
-constexpr int kThreads = (kConsumerWarps + 1) * 32;  // + one producer warp
+constexpr int kThreads = (kConsumerWarps + 4) * 32;  // + one producer warpgroup (one thread of it copies)
+// Registers per thread after setmaxnreg: the producer gives up what the consumers' pipelined
+// accumulators need (2 x 128 x 240 + 128 x 24 <= 64K).
+constexpr int kProducerRegisters = 24, kConsumerRegisters = 240;
 constexpr int kQBytes = kBlockRows * kD * 2;
 constexpr int kTileBytes = kTileKeys * kD * 2;
 // Q, the K and V stages, 1 KB for aligning the tiles, then the barriers.
@@ -82,6 +85,8 @@ __device__ __forceinline__ void tma_load(uint32_t dst, const CUtensorMap &map, i
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+// All but the most recently committed group: groups complete in commit order.
+__device__ __forceinline__ void wgmma_wait_one() { asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory"); }
 // Keeps the compiler from moving reads of accumulators across the wait above.
 __device__ __forceinline__ void pin(float (&d)[64]) {
   #pragma unroll
@@ -130,15 +135,15 @@ __device__ __forceinline__ void tma_load_tile(uint32_t dst, const CUtensorMap &m
 
 // The same causal attention as attention.cu's flash_prefill_kernel, on Hopper's copy engine
 // and asynchronous warpgroup matrix products (FlashAttention-3's structure). A block owns 128
-// queries of one head. One producer warp streams the block's Q and then the KV head's 128-key
+// queries of one head. A producer warpgroup (one thread of it issues the copies; setmaxnreg
+// hands its registers to the consumers) streams the block's Q and then the KV head's 128-key
 // tiles of K and V through kStages shared-memory stages with the tensor copy engine (TMA), each
-// stage guarded by a "full" and an "empty" mbarrier; two consumer warpgroups, 64 queries each,
-// never wait for each other: per tile a warpgroup issues S = Q K^T (both from shared memory),
-// runs the online softmax in registers, and issues O += P V (P from registers: the score
-// accumulators' layout is the A-fragment layout; V read N-major, so it needs no transpose). While
-// one warpgroup's softmax runs on the FP32 pipes and the special function unit, the other's
-// products run on the tensor cores. The online softmax is attention.cu's: lazy rescaling, the
-// scale folded into the exp2 FMA.
+// stage guarded by a "full" and an "empty" mbarrier. Two consumer warpgroups, 64 queries each,
+// never wait for each other: per tile a warpgroup issues S = Q K^T (both from shared memory)
+// together with the previous tile's O += P V (P from registers: the score accumulators' layout
+// is the A-fragment layout; V read N-major, so it needs no transpose), and runs the online
+// softmax of S while the tensor cores work on P V. The online softmax is attention.cu's: lazy
+// rescaling, the scale folded into the exp2 FMA.
 //   map_q: q [m][n_heads * 128], map_k, map_v: [c0 + m][n_kv_heads * 128], boxes of 64 x 128.
 __global__ void __launch_bounds__(kThreads, 1)
     flash_prefill_hopper_kernel(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
@@ -171,8 +176,9 @@ __global__ void __launch_bounds__(kThreads, 1)
   }
   __syncthreads();
 
-  if (warp == kConsumerWarps) {  // the producer
-    if (lane == 0) {
+  if (warp >= kConsumerWarps) {  // the producer warpgroup
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegisters));
+    if (warp == kConsumerWarps && lane == 0) {
       mbar_expect_tx(q_full, kQBytes);
       tma_load_tile(qs, map_q, h * kD, q0, kBlockRows, q_full);
       for (int t = 0; t < n_tiles; t++) {
@@ -183,31 +189,31 @@ __global__ void __launch_bounds__(kThreads, 1)
         tma_load_tile(vs + stage * kTileBytes, map_v, g * kD, t * kTileKeys, kTileKeys, full(stage));
       }
     }
-    return;
-  }
-
-  const int wg = warp / 4, wg_warp = warp % 4;
-  float o[64];  // O[64 rows][128]: for each 8 columns j, o[4j..4j+3] = (r, c), (r, c+1), (r+8, c), (r+8, c+1)
-  #pragma unroll
-  for (int i = 0; i < 64; i++) o[i] = 0.f;
-  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
-  const int wg_rows = m - q0 - wg * 64;  // rows of this warpgroup that exist
-  const int wg_first = c0 + q0 + wg * 64, wg_last = wg_first + 63;
-  const int warp_first = wg_first + wg_warp * 16;  // the warp's first query position
-  const int pos_a = warp_first + lane / 4;         // the thread's first row (the second: + 8)
-  mbar_wait(q_full, 0);
-
-  for (int t = 0; t < n_tiles; t++) {
-    const int k0 = t * kTileKeys, stage = t % kStages;
+  } else {
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegisters));
+    const int wg = warp / 4, wg_warp = warp % 4;
+    float o[64];  // O[64 rows][128]: for each 8 columns j, o[4j..4j+3] = (r, c), (r, c+1), (r+8, c), (r+8, c+1)
+    #pragma unroll
+    for (int i = 0; i < 64; i++) o[i] = 0.f;
+    float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
+    const int wg_rows = m - q0 - wg * 64;  // rows of this warpgroup that exist
+    const int wg_first = c0 + q0 + wg * 64, wg_last = wg_first + 63;
+    const int warp_first = wg_first + wg_warp * 16;  // the warp's first query position
+    const int pos_a = warp_first + lane / 4;         // the thread's first row (the second: + 8)
+    // The warpgroup's tiles are a prefix of the block's: those starting at or before its last row.
+    const int n_mine = wg_rows > 0 ? min(n_tiles, wg_last / kTileKeys + 1) : 0;
+    mbar_wait(q_full, 0);
     // Every consumer warp waits for and releases every tile, computing or not, so that no warp
-    // can arrive for a later use of the stage before this one's phase completes.
-    mbar_wait(full(stage), (t / kStages) & 1);
-    if (wg_rows > 0 && k0 <= wg_last) {  // uniform over the warpgroup
-      const uint32_t kt = ks + stage * kTileBytes, vt = vs + stage * kTileBytes;
+    // can arrive for a later use of a stage before this one's phase completes.
+    auto release = [&](int t) {
+      __syncwarp();
+      if (lane == 0) mbar_arrive(empty(t % kStages));
+    };
 
-      // S = Q K^T: 8 steps of 16 dimensions; a step's 32 bytes lie inside one swizzled row.
-      float s[64];
-      wgmma_fence();
+    // S = Q K_t^T: 8 steps of 16 dimensions; a step's 32 bytes lie inside one swizzled row.
+    float s[64];
+    auto issue_scores = [&](int t) {
+      const uint32_t kt = ks + (t % kStages) * kTileBytes;
       #pragma unroll
       for (int kk = 0; kk < kD / 16; kk++) {
         const uint32_t col = (kk % 4) * 32;
@@ -216,9 +222,22 @@ __global__ void __launch_bounds__(kThreads, 1)
         wgmma_ss(s, a, b, kk > 0);
       }
       wgmma_commit();
-      wgmma_wait_all();
-      pin(s);
-
+    };
+    // O += P V_t: 8 steps of 16 keys; a step is two 8-row groups of the V tile (2048 bytes), its
+    // two 64-column halves one box apart.
+    uint32_t p[kTileKeys / 16][4];  // P as the A fragments of 8 steps of 16 keys
+    auto issue_values = [&](int t) {
+      const uint32_t vt = vs + (t % kStages) * kTileBytes;
+      #pragma unroll
+      for (int kk = 0; kk < kTileKeys / 16; kk++)
+        wgmma_rs(o, p[kk], smem_desc(vt + kk * 16 * kRowBytes, kTileKeys * kRowBytes, 1024));
+      wgmma_commit();
+    };
+    // The online softmax of tile t's scores: masks, moves the running maxima when a row grew by
+    // more than kRescaleSlack (returning the factors O must be scaled by, else 1), and leaves the
+    // probabilities in s.
+    auto softmax = [&](int t, float (&alpha)[2]) {
+      const int k0 = t * kTileKeys;
       // Mask future and missing keys: only a tile that reaches the warp's diagonal or the end
       // of the keys has any.
       if (k0 + kTileKeys > warp_first || k0 + kTileKeys > key_end) {
@@ -239,8 +258,8 @@ __global__ void __launch_bounds__(kThreads, 1)
         tile_max[r] *= scale_log2;
         grew |= tile_max[r] > row_max[r] + kRescaleSlack;
       }
+      alpha[0] = alpha[1] = 1.f;
       if (__any_sync(0xffffffffu, grew)) {
-        float alpha[2];
         #pragma unroll
         for (int r = 0; r < 2; r++) {
           const float new_max = fmaxf(row_max[r], tile_max[r]);
@@ -248,55 +267,85 @@ __global__ void __launch_bounds__(kThreads, 1)
           row_max[r] = new_max;
           row_sum[r] *= alpha[r];
         }
-        #pragma unroll
-        for (int i = 0; i < 64; i++) o[i] *= alpha[(i >> 1) & 1];
       }
       float neg_base[2];
       #pragma unroll
       for (int r = 0; r < 2; r++) neg_base[r] = row_max[r] == -INFINITY ? 0.f : -row_max[r];
-      uint32_t p[kTileKeys / 16][4];  // P as the A fragments of 8 steps of 16 keys
+      #pragma unroll
+      for (int i = 0; i < 64; i++) {
+        s[i] = exp2_ftz(fmaf(s[i], scale_log2, neg_base[(i >> 1) & 1]));
+        row_sum[(i >> 1) & 1] += s[i];
+      }
+    };
+    // O *= alpha (per row), then P into the A fragments: columns 8j..8j+7 of rows (r, r + 8);
+    // j even fills fragment registers 0 and 1, j odd 2 and 3.
+    auto rescale_and_pack = [&](const float (&alpha)[2]) {
+      if (alpha[0] != 1.f || alpha[1] != 1.f) {
+        #pragma unroll
+        for (int i = 0; i < 64; i++) o[i] *= alpha[(i >> 1) & 1];
+      }
       #pragma unroll
       for (int i = 0; i < 64; i += 2) {
-        const int r = (i >> 1) & 1;
-        const float p0 = exp2_ftz(fmaf(s[i], scale_log2, neg_base[r]));
-        const float p1 = exp2_ftz(fmaf(s[i + 1], scale_log2, neg_base[r]));
-        row_sum[r] += p0 + p1;
-        // columns 8j..8j+7 of rows (r, r + 8): j even fills fragment registers 0 and 1, j odd 2 and 3
         const int j = i / 4;
-        p[j / 2][(j & 1) * 2 + r] = pack_bf16(p0, p1);
+        p[j / 2][(j & 1) * 2 + ((i >> 1) & 1)] = pack_bf16(s[i], s[i + 1]);
       }
+    };
 
-      // O += P V: 8 steps of 16 keys; a step is two 8-row groups of the V tile (2048 bytes), its
-      // two 64-column halves one box apart.
+    // Software pipeline within the warpgroup (FlashAttention-3's): tile t's scores are issued
+    // together with tile t - 1's P V, so the tensor cores multiply P V while the softmax of tile
+    // t runs; O is rescaled only after that P V has landed.
+    if (n_mine > 0) {
+      float alpha[2];
+      mbar_wait(full(0), 0);
       wgmma_fence();
-      #pragma unroll
-      for (int kk = 0; kk < kTileKeys / 16; kk++)
-        wgmma_rs(o, p[kk], smem_desc(vt + kk * 16 * kRowBytes, kTileKeys * kRowBytes, 1024));
-      wgmma_commit();
+      issue_scores(0);
+      wgmma_wait_all();
+      pin(s);
+      softmax(0, alpha);
+      rescale_and_pack(alpha);
+      for (int t = 1; t < n_mine; t++) {
+        mbar_wait(full(t % kStages), (t / kStages) & 1);
+        wgmma_fence();
+        issue_scores(t);
+        issue_values(t - 1);
+        wgmma_wait_one();
+        pin(s);
+        softmax(t, alpha);
+        wgmma_wait_all();
+        pin(o);
+        release(t - 1);
+        rescale_and_pack(alpha);
+      }
+      wgmma_fence();
+      issue_values(n_mine - 1);
       wgmma_wait_all();
       pin(o);
+      release(n_mine - 1);
     }
-    __syncwarp();
-    if (lane == 0) mbar_arrive(empty(stage));
-  }
+    for (int t = n_mine; t < n_tiles; t++) {
+      mbar_wait(full(t % kStages), (t / kStages) & 1);
+      release(t);
+    }
 
-  if (wg_rows <= 0) return;
-  #pragma unroll
-  for (int r = 0; r < 2; r++) {
-    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 1);
-    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 2);
-  }
-  const int q_stride = n_heads * kD;
-  const int t_a = q0 + wg * 64 + wg_warp * 16 + lane / 4, t_b = t_a + 8;
-  #pragma unroll
-  for (int j = 0; j < kD / 8; j++) {
-    const int col = h * kD + j * 8 + (lane % 4) * 2;
-    if (t_a < m)
-      *reinterpret_cast<__nv_bfloat162 *>(out + (int64_t)t_a * q_stride + col) =
-          __floats2bfloat162_rn(o[4 * j] / row_sum[0], o[4 * j + 1] / row_sum[0]);
-    if (t_b < m)
-      *reinterpret_cast<__nv_bfloat162 *>(out + (int64_t)t_b * q_stride + col) =
-          __floats2bfloat162_rn(o[4 * j + 2] / row_sum[1], o[4 * j + 3] / row_sum[1]);
+    if (wg_rows > 0) {
+      #pragma unroll
+      for (int r = 0; r < 2; r++) {
+        row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 1);
+        row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 2);
+      }
+      const int q_stride = n_heads * kD;
+      const int t_a = q0 + wg * 64 + wg_warp * 16 + lane / 4, t_b = t_a + 8;
+      #pragma unroll
+      for (int j = 0; j < kD / 8; j++) {
+        const int col = h * kD + j * 8 + (lane % 4) * 2;
+        if (t_a < m)
+          *reinterpret_cast<__nv_bfloat162 *>(out + (int64_t)t_a * q_stride + col) =
+              __floats2bfloat162_rn(o[4 * j] / row_sum[0], o[4 * j + 1] / row_sum[0]);
+        if (t_b < m)
+          *reinterpret_cast<__nv_bfloat162 *>(out + (int64_t)t_b * q_stride + col) =
+              __floats2bfloat162_rn(o[4 * j + 2] / row_sum[1], o[4 * j + 3] / row_sum[1]);
+      }
+    }
   }
 #endif
 }
