@@ -5,9 +5,11 @@
 #               CPU, selections, golden fixtures); the Node tests through the addon on the GPU
 #     bench     bench_cuda.py: prefill 8K/32K and batch-1 decode against transformers, the decode
 #               attention kernel's bandwidth; then the addon path's throughput (engine-throughput)
-#     kernels   the attention kernels alone on the Llama-3-8B head shape: prefill TFLOP/s at 8K and
-#               32K tokens (4096-token chunks, as the engine runs them), decode bandwidth over
-#               64 x 32K-token caches in pool order and shuffled, against the copy bandwidth
+#     kernels   the kernels alone on the Llama-3-8B shape: prefill attention TFLOP/s at 8K and
+#               32K tokens (4096-token chunks, as the engine runs them; each prefill kernel the
+#               card runs), decode bandwidth over 64 x 32K-token caches in pool order and
+#               shuffled against the copy bandwidth, one layer's compression at 32K tokens, and
+#               one layer's projection GEMMs over a 4096-token chunk
 #     job       the product's job: 64 x 32K-token documents, 256 new tokens, HeadKV-R2 at kv_size
 #               128 against transformers at its largest batch
 #     longest   transformers' longest single document (lengths in HF_LONGEST)
@@ -54,6 +56,8 @@ for stage in "$@"; do
       run "$BUILD/bench_cuda" none --prefill-kernel 8192,32,8,128,4096
       run "$BUILD/bench_cuda" none --prefill-kernel 32768,32,8,128,4096
       run "$BUILD/bench_cuda" none --decode-kernel 64,32768,32,8,128
+      run "$BUILD/bench_cuda" none --compress-kernel 32768,32,8,128,8
+      run "$BUILD/bench_cuda" none --gemm 4096,4096,4096,1024,14336
       ;;
     job)
       build
