@@ -20,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -314,6 +315,44 @@ void check_selection_ops() {
   }
 }
 
+
+// The GPU ranking's key encoding against the CPU comparator where random scores never go: pooled
+// scores drawn from a few values, so most are exact ties (broken by position), with -0 beside
+// +0 (equal) and NaN (ranked below every number), for every method and both granularities.
+void check_selection_edge_scores() {
+  const int n = 200, window = 8;
+  hkv::Config c = small_config(4, 2, 16, 2);
+  std::vector<float> head_scores(c.n_layers * c.n_heads);
+  for (auto &s : head_scores) s = std::uniform_real_distribution<float>(0.f, 1.f)(rng);
+  const float values[] = {0.f, -0.f, 1.f, 0.5f, -1.f, std::numeric_limits<float>::quiet_NaN(), 1e-30f};
+  for (hkv_kv_granularity gr : {HKV_GRANULARITY_KV_HEAD, HKV_GRANULARITY_QUERY_HEAD}) {
+    const int cache_heads = gr == HKV_GRANULARITY_KV_HEAD ? c.n_kv_heads : c.n_heads;
+    std::vector<float> pooled((size_t)cache_heads * (n - window));
+    for (auto &v : pooled) v = values[std::uniform_int_distribution<int>(0, 6)(rng)];
+    for (hkv_kv_method m : {HKV_KV_SNAPKV, HKV_KV_PYRAMIDKV, HKV_KV_ADA_SNAPKV, HKV_KV_HEADKV}) {
+      hkv_kv_params kv = hkv_kv_default_params();
+      kv.window = window;
+      kv.granularity = gr;
+      kv.method = m;
+      kv.kv_size = 40;
+      kv.head_scores = head_scores.data();
+      const hkv::CompressionPlan plan = hkv::plan_compression(c, kv, n);
+      int same = 0, heads = 0;
+      for (int layer = 0; layer < c.n_layers; layer++) {
+        const auto ref = hkv::select_positions(c, kv, plan, layer, pooled, n);
+        const auto got = gpu::select(c, kv, plan, layer, pooled, n);
+        for (size_t h = 0; h < ref.size(); h++, heads++) same += got[h] == ref[h];
+      }
+      std::printf("  select %-10s %-10s tied, -0 and NaN scores: heads equal %d/%d\n", method_name(m).c_str(),
+                  gr == HKV_GRANULARITY_KV_HEAD ? "kv-head" : "query-head", same, heads);
+      if (same != heads) {
+        std::fprintf(stderr, "FAIL select %s on tied, -0 and NaN scores: GPU selection differs from the CPU's\n",
+                     method_name(m).c_str());
+        ++hkv_test::failures();
+      }
+    }
+  }
+}
 
 // GPU sampling against pick_token on synthetic rows, all rows in one call with the rows read
 // from shuffled positions (as decode reads sequence slots). Greedy rows hold exact ties of
@@ -693,6 +732,7 @@ int main() {
   check_decode_attention();
   std::printf("compression on the GPU against compress/compress.h:\n");
   check_selection_ops();
+  check_selection_edge_scores();
   std::printf("sampling on the GPU against sampler.h:\n");
   check_sampling_ops();
   std::printf("engine through the C ABI:\n");
