@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cuda/attention_hopper.cuh"
+#include "cuda/attention_math.cuh"
 #include "cuda/cuda_check.cuh"
 
 namespace hkv::cuda {
@@ -63,19 +64,6 @@ __device__ __forceinline__ void mma_bf16(float c[4], const uint32_t a[4], uint32
       "{%0,%1,%2,%3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// 2^x on the special function unit, denormal results flushed to zero (exp2f adds a fix-up for
-// them around the same instruction; attention weights that small round to nothing anyway).
-__device__ __forceinline__ float exp2_ftz(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
-
-__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
-  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<uint32_t *>(&v);
 }
 
 // Starts copying `rows` rows of d bf16 (row stride `stride` elements in global) into shared
