@@ -182,20 +182,12 @@ __global__ void __launch_bounds__(kPrefillWarps<D> * 32, D <= 128 ? 2 : 1)
               if (key > pos_a + (e < 2 ? 0 : 8) || key >= key_end) s[mt][nb][e] = -INFINITY;
             }
         }
-        // Row maxima of the raw scores (the scale is positive), then into the log2 domain.
         float tile_max[2] = {-INFINITY, -INFINITY};
         #pragma unroll
         for (int nb = 0; nb < kKeys / 8; nb++)
           #pragma unroll
           for (int e = 0; e < 4; e++) tile_max[e / 2] = fmaxf(tile_max[e / 2], s[mt][nb][e]);
-        bool grew = false;
-        #pragma unroll
-        for (int r = 0; r < 2; r++) {
-          tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
-          tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-          tile_max[r] *= scale_log2;
-          grew |= tile_max[r] > row_max[mt][r] + kRescaleSlack;
-        }
+        const bool grew = quad_max_grew(tile_max, row_max[mt], scale_log2, kRescaleSlack);
         // The running maximum moves (and O and the sums are rescaled) only when a row of the warp
         // grew by more than kRescaleSlack: after the first tiles that is rare, and it saves the
         // warp D / 2 multiplications a tile. Meanwhile probabilities may reach 2^kRescaleSlack,

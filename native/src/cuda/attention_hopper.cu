@@ -259,14 +259,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       float tile_max[2] = {-INFINITY, -INFINITY};
       #pragma unroll
       for (int i = 0; i < 64; i++) tile_max[(i >> 1) & 1] = fmaxf(tile_max[(i >> 1) & 1], s[i]);
-      bool grew = false;
-      #pragma unroll
-      for (int r = 0; r < 2; r++) {
-        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
-        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-        tile_max[r] *= scale_log2;
-        grew |= tile_max[r] > row_max[r] + kRescaleSlack;
-      }
+      const bool grew = quad_max_grew(tile_max, row_max, scale_log2, kRescaleSlack);
       alpha[0] = alpha[1] = 1.f;
       if (__any_sync(0xffffffffu, grew)) {
         #pragma unroll
