@@ -139,6 +139,9 @@ void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float 
   std::vector<float> q_window((size_t)window * q_dim);                       // [window][n_heads][head_dim]
   Activations a(c, std::min(chunk, n));
   std::vector<int32_t> positions(chunk);
+  // The last layer's output is read only at the prompt's last token (the logits): every other
+  // row needs its keys, values and window queries, not its attention or MLP.
+  const bool last_layer = layer == c.n_layers - 1;
 
   for (int c0 = 0; c0 < n; c0 += chunk) {
     const int m = std::min(chunk, n - c0);
@@ -152,6 +155,11 @@ void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float 
       if (p >= n - window)
         std::memcpy(&q_window[(size_t)(p - (n - window)) * q_dim], &a.q[(size_t)t * q_dim], sizeof(float) * q_dim);
     }
+    if (last_layer && c0 + m < n) {
+      if (progress) progress(user, (int64_t)layer * n + c0 + m, (int64_t)c.n_layers * n);
+      continue;
+    }
+    const int first = last_layer ? m - 1 : 0;  // the chunk's first row that needs attention
     // Causal attention of the chunk's queries over keys [0, own position] (with a sliding
     // window W: (own position - W, own position]), in tiles of consecutive positions of every
     // query head of one KV group (heads_per_tile of them), so each key and value block is read
@@ -159,7 +167,7 @@ void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float 
     const int heads_per_tile = std::min(group, cpu::kAttentionRows);
     const int tile_positions = cpu::kAttentionRows / heads_per_tile;
     const int head_tiles = (group + heads_per_tile - 1) / heads_per_tile;
-    const int tiles = (m + tile_positions - 1) / tile_positions;
+    const int tiles = (m - first + tile_positions - 1) / tile_positions;
     const int64_t tiles_per_step = (int64_t)c.n_kv_heads * head_tiles;
     pool_.parallel_for((int64_t)tiles * tiles_per_step, 1, [&](int64_t i0, int64_t i1) {
       std::vector<float> scratch;
@@ -170,7 +178,7 @@ void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float 
         const int g = (int)(i % tiles_per_step) / head_tiles;
         const int h0 = g * group + (int)(i % tiles_per_step) % head_tiles * heads_per_tile;
         const int heads = std::min(heads_per_tile, (g + 1) * group - h0);
-        const int t0 = (int)(i / tiles_per_step) * tile_positions;
+        const int t0 = first + (int)(i / tiles_per_step) * tile_positions;
         const int positions_here = std::min(tile_positions, m - t0);
         int rows = 0;
         for (int t = t0; t < t0 + positions_here; t++)
@@ -184,9 +192,10 @@ void CpuBackend::prefill_layer(Sequence &seq, PagePool &pages, int layer, float 
                          &values[(size_t)g * hd], kv_dim, hd, scale, out, scratch);
       }
     });
-    cpu::matmul(pool_, a.proj.data(), a.att.data(), lw.wo, nullptr, m, c.hidden, q_dim);
-    add_inplace(xc, a.proj.data(), (int64_t)m * c.hidden);
-    mlp(pool_, c, lw, a, xc, m);
+    float *x_rows = xc + (int64_t)first * c.hidden;
+    cpu::matmul(pool_, a.proj.data(), &a.att[(size_t)first * q_dim], lw.wo, nullptr, m - first, c.hidden, q_dim);
+    add_inplace(x_rows, a.proj.data(), (int64_t)(m - first) * c.hidden);
+    mlp(pool_, c, lw, a, x_rows, m - first);
     if (progress) progress(user, (int64_t)layer * n + c0 + m, (int64_t)c.n_layers * n);
   }
   store_layer(seq, pages, layer, keys.data(), values.data(), n, q_window);
