@@ -2,6 +2,8 @@
 // fixture model: continuous batching gives each sequence the tokens it gets alone, memory is
 // accounted and returned, cancellation and stop tokens end sequences, bad calls are errors,
 // every sampled token is the reference sampler's pick from that sequence's logits.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -238,6 +240,44 @@ void test_bad_calls(hkv_model *model) {
   hkv_context_free(ctx);
 }
 
+// prefill_chunk 0 (the default) is the backend's own chunk, 512 on the CPU: the same prompt
+// logits bit for bit as an explicit 512, and within rounding of another chunking; a negative
+// chunk is an error that names the field.
+void test_default_prefill_chunk(hkv_model *model) {
+  CHECK(hkv_context_default_params().prefill_chunk == 0);
+  hkv_model_info info;
+  hkv_model_get_info(model, &info);
+  std::vector<int32_t> prompt(500);
+  for (size_t i = 0; i < prompt.size(); i++) prompt[i] = (int32_t)((i * 37 + 11) % (size_t)info.vocab_size);
+  auto prompt_logits = [&](int32_t chunk) {
+    hkv_context_params cp = hkv_context_default_params();
+    cp.prefill_chunk = chunk;
+    hkv_context *ctx = nullptr;
+    std::vector<float> logits(info.vocab_size);
+    CHECK(hkv_context_create(model, &cp, &ctx) == HKV_OK);
+    hkv_sampling_params sp = hkv_sampling_default_params();
+    sp.max_new_tokens = 1;
+    hkv_kv_params kv = hkv_kv_default_params();
+    int32_t id = -1, first = -1;
+    CHECK(hkv_seq_add(ctx, prompt.data(), (int32_t)prompt.size(), &sp, &kv, &id) == HKV_OK);
+    CHECK(hkv_seq_prefill(ctx, id, nullptr, nullptr, &first) == HKV_OK);
+    CHECK(hkv_seq_get_logits(ctx, id, logits.data(), info.vocab_size) == HKV_OK);
+    hkv_context_free(ctx);
+    return logits;
+  };
+  const std::vector<float> by_default = prompt_logits(0), by_512 = prompt_logits(512), by_100 = prompt_logits(100);
+  CHECK(by_default == by_512);
+  float worst = 0.f;
+  for (size_t i = 0; i < by_default.size(); i++) worst = std::max(worst, std::fabs(by_default[i] - by_100[i]));
+  std::printf("  default prefill chunk: logits equal to chunk 512, within %.2g of chunk 100\n", worst);
+  CHECK(worst < 1e-3f);
+  hkv_context_params cp = hkv_context_default_params();
+  cp.prefill_chunk = -1;
+  hkv_context *ctx = nullptr;
+  CHECK(hkv_context_create(model, &cp, &ctx) == HKV_ERR_INVALID_ARGUMENT && ctx == nullptr);
+  CHECK(std::string(hkv_last_error()).find("prefill_chunk") != std::string::npos);
+}
+
 // Greedy, temperature, top-k and top-p sequences stepping together, one forked halfway: each
 // token equals pick_token on the logits that produced it with the sequence's own draws.
 void test_sampled_decode(hkv_model *model) {
@@ -270,6 +310,7 @@ int main() {
   test_fork(model);
   test_sampled_decode(model);
   test_bad_calls(model);
+  test_default_prefill_chunk(model);
   hkv_model_free(model);
   return hkv_test::finish("test_engine");
 }
