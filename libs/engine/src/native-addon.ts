@@ -33,6 +33,7 @@ export interface NativeContextOptions {
   maxSequences?: number;
   pageTokens?: number;
   kvCacheBytes?: number;
+  /** Prompt tokens per prefill chunk; unset: the backend's own (512 on the CPU, 4096 on CUDA). */
   prefillChunk?: number;
   maxContext?: number;
 }
