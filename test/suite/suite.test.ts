@@ -12,6 +12,7 @@ import {
   exactMatch,
   FillerGenerator,
   generateCase,
+  generateTwoHopVariants,
   normalizeAnswer,
   pretokenCounter,
   qaF1Score,
@@ -87,6 +88,64 @@ test('the two-hop answer is the favorite of the person the comparison picks', ()
     const expected = ask === 'older' || ask === 'taller' ? higher : lower;
     assert.ok(c.answer.startsWith(`${expected}'s favorite`), `${ask}: ${c.answer}`);
   }
+});
+
+test('two-hop training variants: the suite case itself, then the mirrored question and the comparison alone, over one haystack', () => {
+  const opposite: Record<string, string> = {
+    older: 'younger',
+    younger: 'older',
+    taller: 'shorter',
+    shorter: 'taller',
+  };
+  for (let index = 0; index < 12; index++) {
+    const request = { task: 'two_hop' as const, split: 'train' as const, index, length: 512, depth: 0.25 };
+    const variants = generateTwoHopVariants(request, fastCount);
+    const [asked, mirrored, comparison, mirroredComparison] = variants.map((v) => v.suiteCase);
+    assert.deepEqual(asked, generateCase(request, fastCount));
+    assert.deepEqual(
+      variants.map((v) => v.suiteCase.id.slice(asked.id.length)),
+      ['', '/mirrored', '/comparison', '/mirrored-comparison'],
+    );
+    const context = (c: typeof asked): string => c.prompt.slice(0, c.prompt.lastIndexOf('Question:'));
+    // One haystack, cut to each question's length: one context is a prefix of the other.
+    for (const c of [mirrored, comparison, mirroredComparison]) {
+      const [shorter, longer] = [context(c), context(asked)].sort((a, b) => a.length - b.length);
+      assert.ok(longer.startsWith(shorter.trimEnd()), c.id);
+      assert.ok(c.promptTokens <= c.length, c.id);
+    }
+    const ask = (c: typeof asked): string => {
+      const m = / the (\w+) one between /.exec(c.prompt.slice(c.prompt.lastIndexOf('Question:')));
+      assert.ok(m, c.prompt.slice(-160));
+      return m[1];
+    };
+    assert.equal(ask(mirrored), opposite[ask(asked)]);
+    assert.equal(ask(comparison), ask(asked));
+    assert.equal(ask(mirroredComparison), ask(mirrored));
+    // The mirrored question's answer is the other person's sentence; the comparison answers the name.
+    const person = (sentence: string): string => sentence.slice(0, sentence.indexOf("'s favorite"));
+    assert.notEqual(person(mirrored.answer), person(asked.answer));
+    assert.ok(context(asked).includes(mirrored.answer), mirrored.answer);
+    assert.equal(comparison.answer, person(asked.answer));
+    assert.equal(mirroredComparison.answer, person(mirrored.answer));
+    const higher = ask(asked) === 'older' || ask(asked) === 'taller';
+    assert.deepEqual(
+      variants.map((v) => [v.comparisonOnly, v.pickHigher]),
+      [
+        [false, higher],
+        [false, !higher],
+        [true, higher],
+        [true, !higher],
+      ],
+    );
+  }
+  assert.throws(
+    () =>
+      generateTwoHopVariants(
+        { task: 'niah_single', split: 'train', index: 0, length: 512, depth: 0 },
+        fastCount,
+      ),
+    /two_hop variants asked for a niah_single case/,
+  );
 });
 
 test('needles sit at their depth (within one sentence of filler)', () => {

@@ -3,10 +3,13 @@
 //       training-split prompts and answers, one a line (newlines escaped), for the tokenizer;
 //       lengths approximate (4 characters a token) since the tokenizer does not exist yet
 //   node dist/tools/train/export_data.js train --tokenizer DIR --out DIR [--scale X] [--shard I/N]
-//       [--plan LEN:N,LEN:N...] [--tasks TASK,TASK...] [--name NAME]
+//       [--plan LEN:N,LEN:N...] [--tasks TASK,TASK...] [--name NAME] [--two-hop-variants]
 //       NAME.jsonl.gz (default train; training split, the length plan, default TRAIN_PLAN, scaled
 //       by X, cases cycling through the tasks, default all) and, from shard 0 of the default plan,
-//       validation.jsonl.gz; lengths measured in the tokenizer's tokens (BOS included)
+//       validation.jsonl.gz; lengths measured in the tokenizer's tokens (BOS included). With
+//       --two-hop-variants every two_hop case comes with its mirrored question and both
+//       comparison-only questions over the same prompt; the comparison-only ones get their own
+//       task by direction: two_hop_comparison_higher (older, taller) and two_hop_comparison_lower
 //   node dist/tools/train/export_data.js test --tokenizer DIR --out DIR [--suite NAME] [--limit N]
 //       test.jsonl.gz: the suite's test-split cases exactly as `headkv eval --suite NAME --limit N`
 //       builds them (first N per task and length), for train.py's greedy evaluation
@@ -19,6 +22,7 @@ import {
   buildSuite,
   DEFAULT_SUITE,
   generateCase,
+  generateTwoHopVariants,
   pretokenCounter,
   SeededRandom,
   splitPatternOf,
@@ -28,6 +32,7 @@ import {
   TaskName,
   TASKS,
   TokenCounter,
+  TwoHopVariantCase,
 } from '@headkv/suite';
 import { optionValue } from '../option-value';
 
@@ -42,7 +47,7 @@ const TRAIN_PLAN: ReadonlyArray<[number, number]> = [
   [8192, 1400],
 ];
 const VALIDATION_LENGTHS = [1024, 4096, 8192];
-const VALIDATION_PER_TASK = 6;
+const VALIDATION_PER_TASK = 12;
 
 function required(args: string[], name: string): string {
   const value = optionValue(args, name);
@@ -50,10 +55,17 @@ function required(args: string[], name: string): string {
   return value;
 }
 
-function record(c: SuiteCase): string {
+// The comparison-only two_hop variants answer a name, not a sentence: their own tasks, by
+// direction (train.py can train the larger-number direction first, see tools/train/README.md).
+function variantRecord(v: TwoHopVariantCase): string {
+  if (!v.comparisonOnly) return record(v.suiteCase);
+  return record(v.suiteCase, v.pickHigher ? 'two_hop_comparison_higher' : 'two_hop_comparison_lower');
+}
+
+function record(c: SuiteCase, task: string = c.task): string {
   return JSON.stringify({
     id: c.id,
-    task: c.task,
+    task,
     length: c.length,
     depth: c.depth,
     metric: c.metric,
@@ -145,6 +157,7 @@ function exportTrain(args: string[]): void {
   const planText = optionValue(args, '--plan');
   const tasksText = optionValue(args, '--tasks');
   const name = optionValue(args, '--name') ?? 'train';
+  const twoHopVariants = args.includes('--two-hop-variants');
   const count = tokenCounterOf(tokenizerDir);
   fs.mkdirSync(out, { recursive: true });
   const plan = (planText === undefined ? TRAIN_PLAN : parsePlan(planText)).map(
@@ -155,8 +168,11 @@ function exportTrain(args: string[]): void {
   const trainCount = writeGzipLines(
     path.join(out, `${name}${suffix}.jsonl.gz`),
     (function* () {
-      for (const request of planned('train', plan, shard, shards, tasks))
-        yield record(generateCase(request, count));
+      for (const request of planned('train', plan, shard, shards, tasks)) {
+        if (twoHopVariants && request.task === 'two_hop')
+          for (const v of generateTwoHopVariants(request, count)) yield variantRecord(v);
+        else yield record(generateCase(request, count));
+      }
     })(),
   );
   process.stderr.write(`export_data: ${trainCount} training cases -> ${out}\n`);
@@ -186,7 +202,10 @@ function exportTest(args: string[]): void {
     throw new Error(`--limit: '${limitText}' is not a positive integer`);
   const cases = buildSuite(spec, { split: 'test', limit }, tokenCounterOf(tokenizerDir));
   fs.mkdirSync(out, { recursive: true });
-  const n = writeGzipLines(path.join(out, 'test.jsonl.gz'), cases.map(record));
+  const n = writeGzipLines(
+    path.join(out, 'test.jsonl.gz'),
+    cases.map((c) => record(c)),
+  );
   process.stderr.write(`export_data: ${n} test cases of ${spec.name} -> ${out}\n`);
 }
 

@@ -8,10 +8,10 @@ export type { EntityKind } from './entities';
 export { FillerGenerator } from './filler';
 export { buildPrompt, promptText } from './context-builder';
 export type { BuiltPrompt, Needle, TokenCounter } from './context-builder';
-export { TASKS, drawTask } from './tasks';
-export type { CaseMetric, TaskDraw, TaskName } from './tasks';
-export { DEFAULT_SUITE, SUITES, buildSuite, generateCase, suiteSpec } from './suite';
-export type { BuildOptions, CaseRequest, SuiteCase, SuiteSpec } from './suite';
+export { TASKS, drawTask, drawTwoHopVariants } from './tasks';
+export type { CaseMetric, TaskDraw, TaskName, TwoHopVariants } from './tasks';
+export { DEFAULT_SUITE, SUITES, buildSuite, generateCase, generateTwoHopVariants, suiteSpec } from './suite';
+export type { BuildOptions, CaseRequest, SuiteCase, SuiteSpec, TwoHopVariantCase } from './suite';
 export { answerLine, exactMatch, normalizeAnswer, qaF1Score, rougeL, scoreCase, tokenF1 } from './scoring';
 export {
   longBenchMetric,

@@ -3,7 +3,7 @@
 import { buildPrompt, TokenCounter } from './context-builder';
 import { SeededRandom } from '@headkv/profiles';
 import { caseSeed, Split } from './splits';
-import { CaseMetric, drawTask, TaskName, TASKS } from './tasks';
+import { CaseMetric, drawTask, drawTwoHopVariants, TaskDraw, TaskName, TASKS } from './tasks';
 
 export interface SuiteCase {
   id: string;
@@ -74,11 +74,54 @@ export interface CaseRequest {
 
 export function generateCase(request: CaseRequest, countTokens: TokenCounter): SuiteCase {
   const seed = caseSeed(request.split, `${request.task}@${request.length}`, request.index);
-  const random = new SeededRandom(seed);
-  const draw = drawTask(request.task, random, request.split, request.depth);
+  const draw = drawTask(request.task, new SeededRandom(seed), request.split, request.depth);
+  return caseOf(
+    request,
+    seed,
+    draw,
+    `${request.split}/${request.task}/${request.length}/${request.index}`,
+    countTokens,
+  );
+}
+
+// A two_hop request's case and its training variants (tasks.ts, TwoHopVariants) over the same
+// haystack (cut to each question's length), ids suffixed /mirrored, /comparison and /mirrored-comparison, each with whether its
+// question picks the larger number; the first is exactly generateCase's.
+export interface TwoHopVariantCase {
+  suiteCase: SuiteCase;
+  comparisonOnly: boolean;
+  pickHigher: boolean;
+}
+
+export function generateTwoHopVariants(request: CaseRequest, countTokens: TokenCounter): TwoHopVariantCase[] {
+  if (request.task !== 'two_hop') throw new Error(`two_hop variants asked for a ${request.task} case`);
+  const seed = caseSeed(request.split, `${request.task}@${request.length}`, request.index);
+  const variants = drawTwoHopVariants(new SeededRandom(seed), request.split, request.depth);
+  const id = `${request.split}/${request.task}/${request.length}/${request.index}`;
+  const variant = (draw: TaskDraw, suffix: string, comparisonOnly: boolean, pickHigher: boolean) => ({
+    suiteCase: caseOf(request, seed, draw, id + suffix, countTokens),
+    comparisonOnly,
+    pickHigher,
+  });
+  const higher = variants.askedHigher;
+  return [
+    variant(variants.asked, '', false, higher),
+    variant(variants.mirrored, '/mirrored', false, !higher),
+    variant(variants.comparison, '/comparison', true, higher),
+    variant(variants.mirroredComparison, '/mirrored-comparison', true, !higher),
+  ];
+}
+
+function caseOf(
+  request: CaseRequest,
+  seed: number,
+  draw: TaskDraw,
+  id: string,
+  countTokens: TokenCounter,
+): SuiteCase {
   const built = buildPrompt(request.length, draw.needles, draw.question, seed ^ 0x9e3779b9, countTokens);
   return {
-    id: `${request.split}/${request.task}/${request.length}/${request.index}`,
+    id,
     task: request.task,
     split: request.split,
     seed,

@@ -201,6 +201,7 @@ const FAVORITES: Record<string, { items: string[]; tails: string[] }> = {
   },
 };
 
+// Each comparison's mirror is its neighbour (older/younger, taller/shorter): index ^ 1.
 const COMPARISONS = [
   {
     ask: 'older',
@@ -232,9 +233,22 @@ const COMPARISONS = [
   },
 ];
 
+// One two_hop needle asked four ways. `asked` is the suite's task; training adds the others so
+// that the model must read the question's direction and compare the numbers: `mirrored` asks the
+// opposite direction over the same needle (the other person's sentence), `comparison` and
+// `mirroredComparison` ask only which person wins (the first hop alone). `askedHigher`: the asked
+// direction picks the larger number (older, taller), so the mirrored one picks the smaller.
+export interface TwoHopVariants {
+  askedHigher: boolean;
+  asked: TaskDraw;
+  mirrored: TaskDraw;
+  comparison: TaskDraw;
+  mirroredComparison: TaskDraw;
+}
+
 // The paper's R2 probe shape: two favorite-thing sentences (the answer and a distractor) and the
 // facts that decide between them; the answer is the chosen person's whole sentence.
-function twoHop(r: SeededRandom, split: Split, depth: number): TaskDraw {
+export function drawTwoHopVariants(r: SeededRandom, split: Split, depth: number): TwoHopVariants {
   const people = drawEntities('person', split, 2, r);
   const category = r.pick(Object.keys(FAVORITES));
   const { items, tails } = FAVORITES[category];
@@ -243,7 +257,9 @@ function twoHop(r: SeededRandom, split: Split, depth: number): TaskDraw {
     `${people[0]}'s favorite ${category} is ${itemA} ${r.pick(tails)}.`,
     `${people[1]}'s favorite ${category} is ${itemB} ${r.pick(tails)}.`,
   ];
-  const comparison = r.pick(COMPARISONS);
+  const comparisonIndex = r.int(COMPARISONS.length); // as r.pick(COMPARISONS): test cases unchanged
+  const comparison = COMPARISONS[comparisonIndex];
+  const mirror = COMPARISONS[comparisonIndex ^ 1];
   const n0 = r.range(comparison.low, comparison.high);
   let n1 = r.range(comparison.low, comparison.high);
   while (n1 === n0) n1 = r.range(comparison.low, comparison.high);
@@ -251,14 +267,28 @@ function twoHop(r: SeededRandom, split: Split, depth: number): TaskDraw {
   const facts = [comparison.fact(people[0], n0), comparison.fact(people[1], n1)];
   const sentences = r.next() < 0.5 ? [...favorite, ...facts] : [favorite[1], favorite[0], facts[1], facts[0]];
   const asked = r.next() < 0.5 ? people : [people[1], people[0]];
-  return {
+  const between = `between ${asked[0]} and ${asked[1]}?`;
+  const draw = (question: string, answer: string): TaskDraw => ({
     needles: [{ text: sentences.join(' '), depth }],
-    question: `What is the favorite ${category} of the ${comparison.ask} one between ${asked[0]} and ${asked[1]}?`,
-    answer: favorite[winner],
+    question,
+    answer,
     metric: 'exact',
     depthNeedle: 0,
+  });
+  return {
+    askedHigher: comparison.pickHigher,
+    asked: draw(`What is the favorite ${category} of the ${comparison.ask} one ${between}`, favorite[winner]),
+    mirrored: draw(
+      `What is the favorite ${category} of the ${mirror.ask} one ${between}`,
+      favorite[1 - winner],
+    ),
+    comparison: draw(`Who is the ${comparison.ask} one ${between}`, people[winner]),
+    mirroredComparison: draw(`Who is the ${mirror.ask} one ${between}`, people[1 - winner]),
   };
 }
+
+const twoHop = (r: SeededRandom, split: Split, depth: number): TaskDraw =>
+  drawTwoHopVariants(r, split, depth).asked;
 
 const FACT_VERBS = ['repaired', 'sold', 'painted', 'inspected', 'bought', 'moved', 'measured', 'cleaned'];
 const FACT_OBJECTS = [
