@@ -72,6 +72,12 @@ def parse_args():
                    help="after the first curriculum phase, this share of the steps draws a short (<= 512) bucket")
     p.add_argument("--max-length", type=int, default=0, help="train only on prompts up to this length (0: all)")
     p.add_argument("--tasks", default="", help="train only on these tasks, comma-separated (default: all)")
+    p.add_argument("--first-tasks", default="",
+                   help="until --first-share of the budget, train only these tasks, comma-separated")
+    p.add_argument("--first-share", type=float, default=0.0, help="the share of the budget --first-tasks holds")
+    p.add_argument("--first-focus", type=float, default=1.0,
+                   help="in that phase, this share of the steps draws --first-tasks (short prompts), the rest as usual")
+    p.add_argument("--drop-tasks", default="", help="leave out these tasks' training cases, comma-separated")
     p.add_argument("--eval-per-cell", type=int, default=8,
                    help="greedy test cases per task and length (test.jsonl.gz; 0: skip)")
     p.add_argument("--eval-budget", type=float, default=100.0, help="seconds the greedy evaluation may take at most")
@@ -107,6 +113,19 @@ def encode_cases(tok, cases, eos_id):
          "text": c["answer"], "metric": c.get("metric", "exact"), "id": c["id"]}
         for c, p, a in zip(cases, prompts, answers)
     ]
+
+
+# Training variants of one case (export_data.ts --two-hop-variants) share its id up to this suffix.
+VARIANT_SUFFIX = re.compile(r"/(mirrored|comparison|mirrored-comparison)$")
+
+
+def case_units(examples):
+    """Examples grouped by the case they vary (in first-seen order): a unit always lands in one
+    batch, so the model sees the same prompt asked both ways side by side."""
+    units = {}
+    for e in examples:
+        units.setdefault(VARIANT_SUFFIX.sub("", e["id"]), []).append(e)
+    return list(units.values())
 
 
 def make_batch(examples, device):
@@ -335,14 +354,17 @@ def main():
     if args.tasks:
         chosen = set(args.tasks.split(","))
         cases = [c for c in cases if c["task"] in chosen]
+    if args.drop_tasks:
+        dropped = set(args.drop_tasks.split(","))
+        cases = [c for c in cases if c["task"] not in dropped]
     if args.max_cases:
         cases = cases[: args.max_cases]
     weights = {}
     for item in args.task_weight:
         task, _, n = item.partition("=")
         weights[task] = int(n)
-    cases = [c for c in cases for _ in range(weights.get(c["task"], 1))]
     train = encode_cases(tok, cases, eos_id)
+    units = [u for u in case_units(train) for _ in range(weights.get(u[0]["task"], 1))]
     valid_cases = read_cases(os.path.join(args.data, "validation.jsonl.gz"))
     if args.tasks:
         valid_cases = [c for c in valid_cases if c["task"] in chosen]
@@ -355,9 +377,18 @@ def main():
         test_cases = [c for c in test_cases if c["task"] in chosen]
     test = encode_cases(tok, test_cases, eos_id)
     buckets = {}
-    for e in train:
-        buckets.setdefault(e["length"], []).append(e)
-    log(event="data", cases=len(train), buckets={k: len(v) for k, v in sorted(buckets.items())},
+    for unit in units:
+        buckets.setdefault(unit[0]["length"], []).append(unit)
+    # The first phase's buckets: each unit cut to --first-tasks (units left empty dropped).
+    first_tasks = set(args.first_tasks.split(",")) if args.first_tasks else set()
+    first_buckets = {}
+    for unit in units:
+        kept = [e for e in unit if e["task"] in first_tasks]
+        if kept:
+            first_buckets.setdefault(kept[0]["length"], []).append(kept)
+    if first_tasks and not first_buckets:
+        sys.exit(f"train.py: no training case of --first-tasks {args.first_tasks}")
+    log(event="data", cases=len(train), units=len(units), buckets={k: sum(len(u) for u in v) for k, v in sorted(buckets.items())},
         tasks={t: sum(1 for e in train if e["task"] == t) for t in sorted({e["task"] for e in train})},
         prompt_tokens=int(sum(len(e["prompt"]) for e in train)), validation=len(valid), test=len(test),
         seconds=round(time.time() - started, 1))
@@ -384,6 +415,8 @@ def main():
                                   lr=args.lr, betas=(0.9, 0.95), fused=args.device.startswith("cuda"))
     cursor = {k: 0 for k in buckets}
     order = {k: np.random.permutation(len(v)) for k, v in buckets.items()}
+    first_cursor = {k: 0 for k in first_buckets}
+    first_order = {k: np.random.permutation(len(v)) for k, v in first_buckets.items()}
     rng = np.random.default_rng(args.seed)
     step, seen_tokens, last_save, last_check = 0, 0.0, time.time(), time.time()
     train_started = time.time()
@@ -395,9 +428,14 @@ def main():
         if share >= 1.0:
             break
         limit = allowed_length(share)
-        lengths = sorted(k for k in buckets if k <= limit) or [min(buckets)]
+        first_phase = bool(first_buckets) and share < args.first_share and rng.random() < args.first_focus
+        pool, pool_cursor, pool_order = (first_buckets, first_cursor, first_order) if first_phase else (buckets, cursor, order)
+        lengths = sorted(k for k in pool if k <= limit) or [min(pool)]
         short = [k for k in lengths if k <= SHORT_LENGTH]
-        if limit > CURRICULUM[0][1] and short and rng.random() < args.short_share:
+        if first_phase:
+            # The first tasks on short prompts, where a step holds hundreds of cases.
+            length = int(rng.choice(short or lengths))
+        elif limit > CURRICULUM[0][1] and short and rng.random() < args.short_share:
             # Keeps the reasoning skills learned on short prompts in training (the short buckets
             # hold most two_hop and variable_tracking cases).
             length = int(rng.choice(short))
@@ -408,12 +446,12 @@ def main():
             length = int(rng.choice(lengths[:-1]))
         per_batch = max(1, args.batch_tokens // length)
         examples = []
-        for _ in range(per_batch):
-            if cursor[length] >= len(order[length]):
-                cursor[length] = 0
-                order[length] = rng.permutation(len(buckets[length]))
-            examples.append(buckets[length][order[length][cursor[length]]])
-            cursor[length] += 1
+        while len(examples) < per_batch:
+            if pool_cursor[length] >= len(pool_order[length]):
+                pool_cursor[length] = 0
+                pool_order[length] = rng.permutation(len(pool[length]))
+            examples.extend(pool[length][pool_order[length][pool_cursor[length]]])
+            pool_cursor[length] += 1
         ids, rows, cols, targets = make_batch(examples, args.device)
         lr = learning_rate(args, step, share)
         for group in optimizer.param_groups:
@@ -437,7 +475,7 @@ def main():
                 at += len(e["answer"])
             log(event="step", step=step, length=length, batch=len(examples), loss=round(loss.item(), 4),
                 token_accuracy=round(float(correct.mean()), 4), case_accuracy={t: round(h / n, 3) for t, (h, n) in sorted(tasks.items())},
-                grad_norm=round(float(grad_norm), 3), lr=round(lr, 6), share=round(share, 4), elapsed=round(time.time() - train_started, 1))
+                grad_norm=round(float(grad_norm), 3), lr=round(lr, 6), share=round(share, 4), first_phase=first_phase, elapsed=round(time.time() - train_started, 1))
         if args.validate_every and quick and time.time() - last_check >= args.validate_every:
             validate(model, quick, args.device, log, step, event="quick_validation")
             last_check = time.time()
