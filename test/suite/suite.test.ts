@@ -9,6 +9,7 @@ import {
   buildSuite,
   caseSeed,
   drawEntities,
+  drawNumberOrder,
   exactMatch,
   FillerGenerator,
   generateCase,
@@ -146,6 +147,25 @@ test('two-hop training variants: the suite case itself, then the mirrored questi
       ),
     /two_hop variants asked for a niah_single case/,
   );
+});
+
+test('number-order drills ask for the larger or the smaller of two distinct numbers two_hop compares', () => {
+  const seen = new Set<string>();
+  for (let seed = 0; seed < 200; seed++) {
+    for (const pickHigher of [true, false]) {
+      const drill = drawNumberOrder(new SeededRandom(seed), pickHigher);
+      const m = /^Which is (larger|smaller): (\d+) or (\d+)\?$/.exec(drill.question);
+      assert.ok(m, drill.question);
+      assert.equal(m[1], pickHigher ? 'larger' : 'smaller');
+      const [a, b] = [Number(m[2]), Number(m[3])];
+      assert.notEqual(a, b);
+      const inRange = (n: number): boolean => (n >= 18 && n <= 90) || (n >= 150 && n <= 199);
+      assert.ok(inRange(a) && inRange(b) && a >= 150 === b >= 150, drill.question);
+      assert.equal(Number(drill.answer), pickHigher ? Math.max(a, b) : Math.min(a, b));
+      seen.add(drill.question);
+    }
+  }
+  assert.ok(seen.size > 300, `only ${seen.size} distinct drills in 400`);
 });
 
 test('needles sit at their depth (within one sentence of filler)', () => {

@@ -10,6 +10,10 @@
 //       --two-hop-variants every two_hop case comes with its mirrored question and both
 //       comparison-only questions over the same prompt; the comparison-only ones get their own
 //       task by direction: two_hop_comparison_higher (older, taller) and two_hop_comparison_lower
+//   node dist/tools/train/export_data.js drill --out DIR [--cases N] [--name NAME]
+//       NAME.jsonl.gz (default train-drill): N (default 200000) number-order drills for two_hop's
+//       comparison, half asking the larger of two numbers (task number_order_higher), half the
+//       smaller (number_order_lower), bare prompts (no haystack) in the 64-token bucket
 //   node dist/tools/train/export_data.js test --tokenizer DIR --out DIR [--suite NAME] [--limit N]
 //       test.jsonl.gz: the suite's test-split cases exactly as `headkv eval --suite NAME --limit N`
 //       builds them (first N per task and length), for train.py's greedy evaluation
@@ -21,9 +25,11 @@ import { Tokenizer } from '@headkv/engine';
 import {
   buildSuite,
   DEFAULT_SUITE,
+  drawNumberOrder,
   generateCase,
   generateTwoHopVariants,
   pretokenCounter,
+  promptText,
   SeededRandom,
   splitPatternOf,
   Split,
@@ -192,6 +198,38 @@ function exportTrain(args: string[]): void {
   }
 }
 
+// The drills' bucket: every drill prompt is far shorter (about 20 tokens), so a step holds many.
+const DRILL_LENGTH = 64;
+
+function exportDrill(args: string[]): void {
+  const out = required(args, '--out');
+  const name = optionValue(args, '--name') ?? 'train-drill';
+  const casesText = optionValue(args, '--cases') ?? '200000';
+  const cases = Number(casesText);
+  if (!(Number.isInteger(cases) && cases > 0))
+    throw new Error(`--cases: '${casesText}' is not a positive integer`);
+  fs.mkdirSync(out, { recursive: true });
+  const n = writeGzipLines(
+    path.join(out, `${name}.jsonl.gz`),
+    (function* () {
+      for (let i = 0; i < cases; i++) {
+        const pickHigher = i % 2 === 0;
+        const drill = drawNumberOrder(new SeededRandom(DRILL_LENGTH * 1_000_003 + i), pickHigher);
+        yield JSON.stringify({
+          id: `train/number_order/${i}`,
+          task: pickHigher ? 'number_order_higher' : 'number_order_lower',
+          length: DRILL_LENGTH,
+          depth: 0,
+          metric: 'exact',
+          prompt: promptText('', drill.question),
+          answer: drill.answer,
+        });
+      }
+    })(),
+  );
+  process.stderr.write(`export_data: ${n} number-order drills -> ${out}\n`);
+}
+
 function exportTest(args: string[]): void {
   const tokenizerDir = required(args, '--tokenizer');
   const out = required(args, '--out');
@@ -213,10 +251,11 @@ function main(): void {
   const [mode, ...args] = process.argv.slice(2);
   if (mode === 'corpus') exportCorpus(args);
   else if (mode === 'train') exportTrain(args);
+  else if (mode === 'drill') exportDrill(args);
   else if (mode === 'test') exportTest(args);
   else
     throw new Error(
-      'usage: export_data.js corpus --out FILE | train --tokenizer DIR --out DIR | test --tokenizer DIR --out DIR',
+      'usage: export_data.js corpus --out FILE | train --tokenizer DIR --out DIR | drill --out DIR | test --tokenizer DIR --out DIR',
     );
 }
 

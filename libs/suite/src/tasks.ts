@@ -287,6 +287,20 @@ export function drawTwoHopVariants(r: SeededRandom, split: Split, depth: number)
   };
 }
 
+// A training drill for two_hop's first hop with nothing else to read: which of two numbers that
+// two_hop compares (ages or heights) is the larger, or the smaller. The trained test model did not
+// know the order of number tokens; these bare questions teach it (tools/train/README.md, v4).
+export function drawNumberOrder(r: SeededRandom, pickHigher: boolean): { question: string; answer: string } {
+  const { low, high } = r.pick(COMPARISONS);
+  const a = r.range(low, high);
+  let b = r.range(low, high);
+  while (b === a) b = r.range(low, high);
+  return {
+    question: `Which is ${pickHigher ? 'larger' : 'smaller'}: ${a} or ${b}?`,
+    answer: String(pickHigher === a > b ? a : b),
+  };
+}
+
 const twoHop = (r: SeededRandom, split: Split, depth: number): TaskDraw =>
   drawTwoHopVariants(r, split, depth).asked;
 
