@@ -91,7 +91,7 @@ test('the two-hop answer is the favorite of the person the comparison picks', ()
   }
 });
 
-test('two-hop training variants: the suite case itself, then the mirrored question and the comparison alone, over one haystack', () => {
+test('two-hop training variants: the suite case itself, then the mirrored question, the comparison alone and its number, over one haystack', () => {
   const opposite: Record<string, string> = {
     older: 'younger',
     younger: 'older',
@@ -101,15 +101,17 @@ test('two-hop training variants: the suite case itself, then the mirrored questi
   for (let index = 0; index < 12; index++) {
     const request = { task: 'two_hop' as const, split: 'train' as const, index, length: 512, depth: 0.25 };
     const variants = generateTwoHopVariants(request, fastCount);
-    const [asked, mirrored, comparison, mirroredComparison] = variants.map((v) => v.suiteCase);
+    const [asked, mirrored, comparison, mirroredComparison, value, mirroredValue] = variants.map(
+      (v) => v.suiteCase,
+    );
     assert.deepEqual(asked, generateCase(request, fastCount));
     assert.deepEqual(
       variants.map((v) => v.suiteCase.id.slice(asked.id.length)),
-      ['', '/mirrored', '/comparison', '/mirrored-comparison'],
+      ['', '/mirrored', '/comparison', '/mirrored-comparison', '/value', '/mirrored-value'],
     );
     const context = (c: typeof asked): string => c.prompt.slice(0, c.prompt.lastIndexOf('Question:'));
     // One haystack, cut to each question's length: one context is a prefix of the other.
-    for (const c of [mirrored, comparison, mirroredComparison]) {
+    for (const c of [mirrored, comparison, mirroredComparison, value, mirroredValue]) {
       const [shorter, longer] = [context(c), context(asked)].sort((a, b) => a.length - b.length);
       assert.ok(longer.startsWith(shorter.trimEnd()), c.id);
       assert.ok(c.promptTokens <= c.length, c.id);
@@ -122,20 +124,36 @@ test('two-hop training variants: the suite case itself, then the mirrored questi
     assert.equal(ask(mirrored), opposite[ask(asked)]);
     assert.equal(ask(comparison), ask(asked));
     assert.equal(ask(mirroredComparison), ask(mirrored));
+    assert.equal(ask(value), ask(asked));
+    assert.equal(ask(mirroredValue), ask(mirrored));
     // The mirrored question's answer is the other person's sentence; the comparison answers the name.
     const person = (sentence: string): string => sentence.slice(0, sentence.indexOf("'s favorite"));
     assert.notEqual(person(mirrored.answer), person(asked.answer));
     assert.ok(context(asked).includes(mirrored.answer), mirrored.answer);
     assert.equal(comparison.answer, person(asked.answer));
     assert.equal(mirroredComparison.answer, person(mirrored.answer));
+    // The value questions answer the number the prompt states for the winner, asked as it measures.
+    const numberOf = (name: string): string => {
+      const m = new RegExp(`${name} is (\\d+) (years old|centimeters tall)`).exec(context(asked));
+      assert.ok(m, name);
+      assert.ok(
+        value.prompt.includes(m[2] === 'years old' ? 'How old is the' : 'How tall is the'),
+        value.prompt,
+      );
+      return m[1];
+    };
+    assert.equal(value.answer, numberOf(comparison.answer));
+    assert.equal(mirroredValue.answer, numberOf(mirroredComparison.answer));
     const higher = ask(asked) === 'older' || ask(asked) === 'taller';
     assert.deepEqual(
-      variants.map((v) => [v.comparisonOnly, v.pickHigher]),
+      variants.map((v) => [v.answers, v.pickHigher]),
       [
-        [false, higher],
-        [false, !higher],
-        [true, higher],
-        [true, !higher],
+        ['sentence', higher],
+        ['sentence', !higher],
+        ['name', higher],
+        ['name', !higher],
+        ['number', higher],
+        ['number', !higher],
       ],
     );
   }

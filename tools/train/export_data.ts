@@ -7,9 +7,11 @@
 //       NAME.jsonl.gz (default train; training split, the length plan, default TRAIN_PLAN, scaled
 //       by X, cases cycling through the tasks, default all) and, from shard 0 of the default plan,
 //       validation.jsonl.gz; lengths measured in the tokenizer's tokens (BOS included). With
-//       --two-hop-variants every two_hop case comes with its mirrored question and both
-//       comparison-only questions over the same prompt; the comparison-only ones get their own
-//       task by direction: two_hop_comparison_higher (older, taller) and two_hop_comparison_lower
+//       --two-hop-variants every two_hop case comes with its mirrored question, both
+//       comparison-only questions (the winner's name) and both value questions (the winner's
+//       number) over the same prompt, these with their own tasks by direction:
+//       two_hop_comparison_higher (older, taller), two_hop_comparison_lower, two_hop_value_higher
+//       and two_hop_value_lower
 //   node dist/tools/train/export_data.js drill --out DIR [--cases N] [--name NAME]
 //       NAME.jsonl.gz (default train-drill): N (default 200000) number-order drills for two_hop's
 //       comparison, half asking the larger of two numbers (task number_order_higher), half the
@@ -61,11 +63,12 @@ function required(args: string[], name: string): string {
   return value;
 }
 
-// The comparison-only two_hop variants answer a name, not a sentence: their own tasks, by
-// direction (train.py can train the larger-number direction first, see tools/train/README.md).
+// The two_hop variants that answer a name or a number get their own tasks, by direction (train.py
+// can train the larger-number direction first, see tools/train/README.md).
 function variantRecord(v: TwoHopVariantCase): string {
-  if (!v.comparisonOnly) return record(v.suiteCase);
-  return record(v.suiteCase, v.pickHigher ? 'two_hop_comparison_higher' : 'two_hop_comparison_lower');
+  if (v.answers === 'sentence') return record(v.suiteCase);
+  const kind = v.answers === 'name' ? 'two_hop_comparison' : 'two_hop_value';
+  return record(v.suiteCase, `${kind}_${v.pickHigher ? 'higher' : 'lower'}`);
 }
 
 function record(c: SuiteCase, task: string = c.task): string {

@@ -116,7 +116,7 @@ def encode_cases(tok, cases, eos_id):
 
 
 # Training variants of one case (export_data.ts --two-hop-variants) share its id up to this suffix.
-VARIANT_SUFFIX = re.compile(r"/(mirrored|comparison|mirrored-comparison)$")
+VARIANT_SUFFIX = re.compile(r"/(mirrored|comparison|mirrored-comparison|value|mirrored-value)$")
 
 
 def case_units(examples):

@@ -85,11 +85,13 @@ export function generateCase(request: CaseRequest, countTokens: TokenCounter): S
 }
 
 // A two_hop request's case and its training variants (tasks.ts, TwoHopVariants) over the same
-// haystack (cut to each question's length), ids suffixed /mirrored, /comparison and /mirrored-comparison, each with whether its
-// question picks the larger number; the first is exactly generateCase's.
+// haystack (cut to each question's length), ids suffixed /mirrored, /comparison,
+// /mirrored-comparison, /value and /mirrored-value, each with what it answers (the favorite
+// sentence, the name or the number) and whether its question picks the larger number; the first
+// is exactly generateCase's.
 export interface TwoHopVariantCase {
   suiteCase: SuiteCase;
-  comparisonOnly: boolean;
+  answers: 'sentence' | 'name' | 'number';
   pickHigher: boolean;
 }
 
@@ -98,17 +100,24 @@ export function generateTwoHopVariants(request: CaseRequest, countTokens: TokenC
   const seed = caseSeed(request.split, `${request.task}@${request.length}`, request.index);
   const variants = drawTwoHopVariants(new SeededRandom(seed), request.split, request.depth);
   const id = `${request.split}/${request.task}/${request.length}/${request.index}`;
-  const variant = (draw: TaskDraw, suffix: string, comparisonOnly: boolean, pickHigher: boolean) => ({
+  const variant = (
+    draw: TaskDraw,
+    suffix: string,
+    answers: TwoHopVariantCase['answers'],
+    pickHigher: boolean,
+  ) => ({
     suiteCase: caseOf(request, seed, draw, id + suffix, countTokens),
-    comparisonOnly,
+    answers,
     pickHigher,
   });
   const higher = variants.askedHigher;
   return [
-    variant(variants.asked, '', false, higher),
-    variant(variants.mirrored, '/mirrored', false, !higher),
-    variant(variants.comparison, '/comparison', true, higher),
-    variant(variants.mirroredComparison, '/mirrored-comparison', true, !higher),
+    variant(variants.asked, '', 'sentence', higher),
+    variant(variants.mirrored, '/mirrored', 'sentence', !higher),
+    variant(variants.comparison, '/comparison', 'name', higher),
+    variant(variants.mirroredComparison, '/mirrored-comparison', 'name', !higher),
+    variant(variants.value, '/value', 'number', higher),
+    variant(variants.mirroredValue, '/mirrored-value', 'number', !higher),
   ];
 }
 

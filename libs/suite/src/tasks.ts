@@ -205,6 +205,7 @@ const FAVORITES: Record<string, { items: string[]; tails: string[] }> = {
 const COMPARISONS = [
   {
     ask: 'older',
+    measure: 'How old',
     fact: (name: string, n: number) => `${name} is ${n} years old.`,
     low: 18,
     high: 90,
@@ -212,6 +213,7 @@ const COMPARISONS = [
   },
   {
     ask: 'younger',
+    measure: 'How old',
     fact: (name: string, n: number) => `${name} is ${n} years old.`,
     low: 18,
     high: 90,
@@ -219,6 +221,7 @@ const COMPARISONS = [
   },
   {
     ask: 'taller',
+    measure: 'How tall',
     fact: (name: string, n: number) => `${name} is ${n} centimeters tall.`,
     low: 150,
     high: 199,
@@ -226,6 +229,7 @@ const COMPARISONS = [
   },
   {
     ask: 'shorter',
+    measure: 'How tall',
     fact: (name: string, n: number) => `${name} is ${n} centimeters tall.`,
     low: 150,
     high: 199,
@@ -233,17 +237,21 @@ const COMPARISONS = [
   },
 ];
 
-// One two_hop needle asked four ways. `asked` is the suite's task; training adds the others so
+// One two_hop needle asked six ways. `asked` is the suite's task; training adds the others so
 // that the model must read the question's direction and compare the numbers: `mirrored` asks the
 // opposite direction over the same needle (the other person's sentence), `comparison` and
-// `mirroredComparison` ask only which person wins (the first hop alone). `askedHigher`: the asked
-// direction picks the larger number (older, taller), so the mirrored one picks the smaller.
+// `mirroredComparison` ask only which person wins (the first hop alone), `value` and
+// `mirroredValue` only the winner's number (the comparison without the name: "How old is the
+// older one between A and B?"). `askedHigher`: the asked direction picks the larger number
+// (older, taller), so the mirrored one picks the smaller.
 export interface TwoHopVariants {
   askedHigher: boolean;
   asked: TaskDraw;
   mirrored: TaskDraw;
   comparison: TaskDraw;
   mirroredComparison: TaskDraw;
+  value: TaskDraw;
+  mirroredValue: TaskDraw;
 }
 
 // The paper's R2 probe shape: two favorite-thing sentences (the answer and a distractor) and the
@@ -264,6 +272,7 @@ export function drawTwoHopVariants(r: SeededRandom, split: Split, depth: number)
   let n1 = r.range(comparison.low, comparison.high);
   while (n1 === n0) n1 = r.range(comparison.low, comparison.high);
   const winner = n0 > n1 === comparison.pickHigher ? 0 : 1;
+  const numbers = [n0, n1];
   const facts = [comparison.fact(people[0], n0), comparison.fact(people[1], n1)];
   const sentences = r.next() < 0.5 ? [...favorite, ...facts] : [favorite[1], favorite[0], facts[1], facts[0]];
   const asked = r.next() < 0.5 ? people : [people[1], people[0]];
@@ -284,6 +293,8 @@ export function drawTwoHopVariants(r: SeededRandom, split: Split, depth: number)
     ),
     comparison: draw(`Who is the ${comparison.ask} one ${between}`, people[winner]),
     mirroredComparison: draw(`Who is the ${mirror.ask} one ${between}`, people[1 - winner]),
+    value: draw(`${comparison.measure} is the ${comparison.ask} one ${between}`, String(numbers[winner])),
+    mirroredValue: draw(`${mirror.measure} is the ${mirror.ask} one ${between}`, String(numbers[1 - winner])),
   };
 }
 
