@@ -135,6 +135,8 @@ def main():
         step += 1
         if step % args.report_every == 0:
             report(step, round(loss.item(), 4), time.time() - started)
+    if step % args.report_every:
+        report(step, round(loss.item(), 4), time.time() - started)
     model.save_pretrained(os.path.join(args.out, "model"), safe_serialization=True)
     log(event="end", steps=step, seconds=round(time.time() - started))
 
