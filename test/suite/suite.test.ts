@@ -9,7 +9,9 @@ import {
   buildSuite,
   caseSeed,
   drawEntities,
+  drawFactLookup,
   drawNumberOrder,
+  drawTwoHopVariants,
   exactMatch,
   FillerGenerator,
   generateCase,
@@ -101,18 +103,41 @@ test('two-hop training variants: the suite case itself, then the mirrored questi
   for (let index = 0; index < 12; index++) {
     const request = { task: 'two_hop' as const, split: 'train' as const, index, length: 512, depth: 0.25 };
     const variants = generateTwoHopVariants(request, fastCount);
-    const [asked, mirrored, comparison, mirroredComparison, value, mirroredValue] = variants.map(
-      (v) => v.suiteCase,
-    );
+    const [asked, mirrored, comparison, mirroredComparison, value, mirroredValue, lookup, mirroredLookup] =
+      variants.map((v) => v.suiteCase);
     assert.deepEqual(asked, generateCase(request, fastCount));
     assert.deepEqual(
       variants.map((v) => v.suiteCase.id.slice(asked.id.length)),
-      ['', '/mirrored', '/comparison', '/mirrored-comparison', '/value', '/mirrored-value'],
+      [
+        '',
+        '/mirrored',
+        '/comparison',
+        '/mirrored-comparison',
+        '/value',
+        '/mirrored-value',
+        '/lookup',
+        '/mirrored-lookup',
+      ],
     );
     const context = (c: typeof asked): string => c.prompt.slice(0, c.prompt.lastIndexOf('Question:'));
-    // One haystack, cut to each question's length: one context is a prefix of the other.
-    for (const c of [mirrored, comparison, mirroredComparison, value, mirroredValue]) {
-      const [shorter, longer] = [context(c), context(asked)].sort((a, b) => a.length - b.length);
+    // One haystack, cut to each question's length: without the needle (which may move by a filler
+    // sentence as the cut changes), one context is a prefix of the other.
+    const needle = drawTwoHopVariants(new SeededRandom(asked.seed), 'train', request.depth).asked.needles[0]
+      .text;
+    const filler = (c: typeof asked): string => {
+      assert.ok(context(c).includes(needle), c.id);
+      return context(c).replace(needle, '').replace(/ {2}/, ' ');
+    };
+    for (const c of [
+      mirrored,
+      comparison,
+      mirroredComparison,
+      value,
+      mirroredValue,
+      lookup,
+      mirroredLookup,
+    ]) {
+      const [shorter, longer] = [filler(c), filler(asked)].sort((a, b) => a.length - b.length);
       assert.ok(longer.startsWith(shorter.trimEnd()), c.id);
       assert.ok(c.promptTokens <= c.length, c.id);
     }
@@ -144,16 +169,30 @@ test('two-hop training variants: the suite case itself, then the mirrored questi
     };
     assert.equal(value.answer, numberOf(comparison.answer));
     assert.equal(mirroredValue.answer, numberOf(mirroredComparison.answer));
+    // A lookup asks who has a number the prompt states, in the words of its fact.
+    const lookedUp = (c: typeof asked): string => {
+      const m = /Who is (\d+) (years old|centimeters tall)\?/.exec(
+        c.prompt.slice(c.prompt.lastIndexOf('Question:')),
+      );
+      assert.ok(m, c.prompt.slice(-160));
+      return m[1];
+    };
+    assert.equal(lookup.answer, comparison.answer);
+    assert.equal(lookedUp(lookup), value.answer);
+    assert.equal(mirroredLookup.answer, mirroredComparison.answer);
+    assert.equal(lookedUp(mirroredLookup), mirroredValue.answer);
     const higher = ask(asked) === 'older' || ask(asked) === 'taller';
     assert.deepEqual(
-      variants.map((v) => [v.answers, v.pickHigher]),
+      variants.map((v) => [v.asks, v.pickHigher]),
       [
-        ['sentence', higher],
-        ['sentence', !higher],
-        ['name', higher],
-        ['name', !higher],
-        ['number', higher],
-        ['number', !higher],
+        ['favorite', higher],
+        ['favorite', !higher],
+        ['winner', higher],
+        ['winner', !higher],
+        ['value', higher],
+        ['value', !higher],
+        ['lookup', higher],
+        ['lookup', !higher],
       ],
     );
   }
@@ -184,6 +223,28 @@ test('number-order drills ask for the larger or the smaller of two distinct numb
     }
   }
   assert.ok(seen.size > 300, `only ${seen.size} distinct drills in 400`);
+});
+
+test('lookup drills state distinct numbers of one kind for training-split people and ask whose one is', () => {
+  const asked = new Set<number>();
+  for (let seed = 0; seed < 200; seed++) {
+    const people = 2 + (seed % 4);
+    const drill = drawFactLookup(new SeededRandom(seed), 'train', people);
+    const facts = [...drill.facts.matchAll(/(\w+) is (\d+) (years old|centimeters tall)\./g)];
+    assert.equal(facts.length, people, drill.facts);
+    assert.equal(new Set(facts.map((f) => f[3])).size, 1, drill.facts);
+    assert.equal(new Set(facts.map((f) => f[2])).size, people, drill.facts);
+    for (const f of facts) assert.equal(splitOfEntity(f[1]), 'train', f[1]);
+    const m = /^Who is (\d+) (years old|centimeters tall)\?$/.exec(drill.question);
+    assert.ok(m, drill.question);
+    assert.equal(m[2], facts[0][3]);
+    const index = facts.findIndex((f) => f[2] === m[1]);
+    assert.ok(index >= 0, drill.question);
+    assert.equal(drill.answer, facts[index][1]);
+    asked.add(index);
+  }
+  // Every position is asked, so the first or last name is no shortcut.
+  assert.deepEqual([...asked].sort(), [0, 1, 2, 3, 4]);
 });
 
 test('needles sit at their depth (within one sentence of filler)', () => {

@@ -8,14 +8,16 @@
 //       by X, cases cycling through the tasks, default all) and, from shard 0 of the default plan,
 //       validation.jsonl.gz; lengths measured in the tokenizer's tokens (BOS included). With
 //       --two-hop-variants every two_hop case comes with its mirrored question, both
-//       comparison-only questions (the winner's name) and both value questions (the winner's
-//       number) over the same prompt, these with their own tasks by direction:
-//       two_hop_comparison_higher (older, taller), two_hop_comparison_lower, two_hop_value_higher
-//       and two_hop_value_lower
-//   node dist/tools/train/export_data.js drill --out DIR [--cases N] [--name NAME]
-//       NAME.jsonl.gz (default train-drill): N (default 200000) number-order drills for two_hop's
-//       comparison, half asking the larger of two numbers (task number_order_higher), half the
-//       smaller (number_order_lower), bare prompts (no haystack) in the 64-token bucket
+//       comparison-only questions (the winner's name), both value questions (the winner's
+//       number) and both lookups (the name stated with a number) over the same prompt, these with
+//       their own tasks, the comparisons by direction: two_hop_comparison_higher (older, taller),
+//       two_hop_comparison_lower, two_hop_value_higher, two_hop_value_lower and two_hop_lookup
+//   node dist/tools/train/export_data.js drill --out DIR [--kind KIND] [--cases N] [--name NAME]
+//       N (default 200000) drills for two_hop's steps, bare prompts (no haystack). KIND
+//       number-order (default; NAME train-drill): half ask the larger of two numbers (task
+//       number_order_higher), half the smaller (number_order_lower), in the 64-token bucket.
+//       KIND lookup (NAME train-lookup-drill): two to five people's ages or heights and who has
+//       one of them (task fact_lookup), in the 96-token bucket
 //   node dist/tools/train/export_data.js test --tokenizer DIR --out DIR [--suite NAME] [--limit N]
 //       test.jsonl.gz: the suite's test-split cases exactly as `headkv eval --suite NAME --limit N`
 //       builds them (first N per task and length), for train.py's greedy evaluation
@@ -27,6 +29,7 @@ import { Tokenizer } from '@headkv/engine';
 import {
   buildSuite,
   DEFAULT_SUITE,
+  drawFactLookup,
   drawNumberOrder,
   generateCase,
   generateTwoHopVariants,
@@ -63,12 +66,19 @@ function required(args: string[], name: string): string {
   return value;
 }
 
-// The two_hop variants that answer a name or a number get their own tasks, by direction (train.py
-// can train the larger-number direction first, see tools/train/README.md).
+// The two_hop variants that answer a name or a number get their own tasks (train.py can train
+// them in rungs, see tools/train/README.md), the comparisons by direction; a lookup has no
+// direction, only a number to find.
+const VARIANT_TASKS: Record<Exclude<TwoHopVariantCase['asks'], 'favorite'>, string> = {
+  winner: 'two_hop_comparison',
+  value: 'two_hop_value',
+  lookup: 'two_hop_lookup',
+};
+
 function variantRecord(v: TwoHopVariantCase): string {
-  if (v.answers === 'sentence') return record(v.suiteCase);
-  const kind = v.answers === 'name' ? 'two_hop_comparison' : 'two_hop_value';
-  return record(v.suiteCase, `${kind}_${v.pickHigher ? 'higher' : 'lower'}`);
+  if (v.asks === 'favorite') return record(v.suiteCase);
+  if (v.asks === 'lookup') return record(v.suiteCase, VARIANT_TASKS.lookup);
+  return record(v.suiteCase, `${VARIANT_TASKS[v.asks]}_${v.pickHigher ? 'higher' : 'lower'}`);
 }
 
 function record(c: SuiteCase, task: string = c.task): string {
@@ -201,12 +211,48 @@ function exportTrain(args: string[]): void {
   }
 }
 
-// The drills' bucket: every drill prompt is far shorter (about 20 tokens), so a step holds many.
-const DRILL_LENGTH = 64;
+// The drills: bare prompts (no haystack) that teach one step of two_hop each, in a short bucket
+// (their prompts are far shorter than a haystack's), so a step holds many. Each drill is drawn
+// from its index alone.
+interface DrillCase {
+  id: string;
+  task: string;
+  context: string;
+  question: string;
+  answer: string;
+}
+
+const DRILLS: Record<string, { name: string; length: number; draw: (i: number) => DrillCase }> = {
+  // Which of two numbers is the larger (even indices) or the smaller: the comparison.
+  'number-order': {
+    name: 'train-drill',
+    length: 64,
+    draw: (i) => {
+      const pickHigher = i % 2 === 0;
+      const drill = drawNumberOrder(new SeededRandom(64 * 1_000_003 + i), pickHigher);
+      const task = pickHigher ? 'number_order_higher' : 'number_order_lower';
+      return { id: `train/number_order/${i}`, task, context: '', ...drill };
+    },
+  },
+  // Who has a number, among two to five people's facts: the step from the number to the name.
+  lookup: {
+    name: 'train-lookup-drill',
+    length: 96,
+    draw: (i) => {
+      const drill = drawFactLookup(new SeededRandom(96 * 1_000_003 + i), 'train', 2 + (i % 4));
+      const { facts, question, answer } = drill;
+      return { id: `train/fact_lookup/96/${i}`, task: 'fact_lookup', context: facts, question, answer };
+    },
+  },
+};
 
 function exportDrill(args: string[]): void {
   const out = required(args, '--out');
-  const name = optionValue(args, '--name') ?? 'train-drill';
+  const kind = optionValue(args, '--kind') ?? 'number-order';
+  const drills = DRILLS[kind];
+  if (drills === undefined)
+    throw new Error(`--kind: '${kind}' is not one of ${Object.keys(DRILLS).join(', ')}`);
+  const name = optionValue(args, '--name') ?? drills.name;
   const casesText = optionValue(args, '--cases') ?? '200000';
   const cases = Number(casesText);
   if (!(Number.isInteger(cases) && cases > 0))
@@ -216,21 +262,20 @@ function exportDrill(args: string[]): void {
     path.join(out, `${name}.jsonl.gz`),
     (function* () {
       for (let i = 0; i < cases; i++) {
-        const pickHigher = i % 2 === 0;
-        const drill = drawNumberOrder(new SeededRandom(DRILL_LENGTH * 1_000_003 + i), pickHigher);
+        const drill = drills.draw(i);
         yield JSON.stringify({
-          id: `train/number_order/${i}`,
-          task: pickHigher ? 'number_order_higher' : 'number_order_lower',
-          length: DRILL_LENGTH,
+          id: drill.id,
+          task: drill.task,
+          length: drills.length,
           depth: 0,
           metric: 'exact',
-          prompt: promptText('', drill.question),
+          prompt: promptText(drill.context, drill.question),
           answer: drill.answer,
         });
       }
     })(),
   );
-  process.stderr.write(`export_data: ${n} number-order drills -> ${out}\n`);
+  process.stderr.write(`export_data: ${n} ${kind} drills -> ${out}\n`);
 }
 
 function exportTest(args: string[]): void {
@@ -258,7 +303,7 @@ function main(): void {
   else if (mode === 'test') exportTest(args);
   else
     throw new Error(
-      'usage: export_data.js corpus --out FILE | train --tokenizer DIR --out DIR | drill --out DIR | test --tokenizer DIR --out DIR',
+      'usage: export_data.js corpus --out FILE | train --tokenizer DIR --out DIR | drill --out DIR [--kind KIND] | test --tokenizer DIR --out DIR',
     );
 }
 

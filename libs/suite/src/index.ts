@@ -8,7 +8,7 @@ export type { EntityKind } from './entities';
 export { FillerGenerator } from './filler';
 export { buildPrompt, promptText } from './context-builder';
 export type { BuiltPrompt, Needle, TokenCounter } from './context-builder';
-export { TASKS, drawNumberOrder, drawTask, drawTwoHopVariants } from './tasks';
+export { TASKS, drawFactLookup, drawNumberOrder, drawTask, drawTwoHopVariants } from './tasks';
 export type { CaseMetric, TaskDraw, TaskName, TwoHopVariants } from './tasks';
 export { DEFAULT_SUITE, SUITES, buildSuite, generateCase, generateTwoHopVariants, suiteSpec } from './suite';
 export type { BuildOptions, CaseRequest, SuiteCase, SuiteSpec, TwoHopVariantCase } from './suite';

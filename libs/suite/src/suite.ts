@@ -86,12 +86,13 @@ export function generateCase(request: CaseRequest, countTokens: TokenCounter): S
 
 // A two_hop request's case and its training variants (tasks.ts, TwoHopVariants) over the same
 // haystack (cut to each question's length), ids suffixed /mirrored, /comparison,
-// /mirrored-comparison, /value and /mirrored-value, each with what it answers (the favorite
-// sentence, the name or the number) and whether its question picks the larger number; the first
-// is exactly generateCase's.
+// /mirrored-comparison, /value, /mirrored-value, /lookup and /mirrored-lookup, each with what it
+// asks (the favorite sentence of the winner, the winner's name, the winner's number, or the name
+// that goes with a number) and whether its direction picks the larger number (for a lookup: whether
+// the number looked up is the larger); the first is exactly generateCase's.
 export interface TwoHopVariantCase {
   suiteCase: SuiteCase;
-  answers: 'sentence' | 'name' | 'number';
+  asks: 'favorite' | 'winner' | 'value' | 'lookup';
   pickHigher: boolean;
 }
 
@@ -100,24 +101,21 @@ export function generateTwoHopVariants(request: CaseRequest, countTokens: TokenC
   const seed = caseSeed(request.split, `${request.task}@${request.length}`, request.index);
   const variants = drawTwoHopVariants(new SeededRandom(seed), request.split, request.depth);
   const id = `${request.split}/${request.task}/${request.length}/${request.index}`;
-  const variant = (
-    draw: TaskDraw,
-    suffix: string,
-    answers: TwoHopVariantCase['answers'],
-    pickHigher: boolean,
-  ) => ({
+  const variant = (draw: TaskDraw, suffix: string, asks: TwoHopVariantCase['asks'], pickHigher: boolean) => ({
     suiteCase: caseOf(request, seed, draw, id + suffix, countTokens),
-    answers,
+    asks,
     pickHigher,
   });
   const higher = variants.askedHigher;
   return [
-    variant(variants.asked, '', 'sentence', higher),
-    variant(variants.mirrored, '/mirrored', 'sentence', !higher),
-    variant(variants.comparison, '/comparison', 'name', higher),
-    variant(variants.mirroredComparison, '/mirrored-comparison', 'name', !higher),
-    variant(variants.value, '/value', 'number', higher),
-    variant(variants.mirroredValue, '/mirrored-value', 'number', !higher),
+    variant(variants.asked, '', 'favorite', higher),
+    variant(variants.mirrored, '/mirrored', 'favorite', !higher),
+    variant(variants.comparison, '/comparison', 'winner', higher),
+    variant(variants.mirroredComparison, '/mirrored-comparison', 'winner', !higher),
+    variant(variants.value, '/value', 'value', higher),
+    variant(variants.mirroredValue, '/mirrored-value', 'value', !higher),
+    variant(variants.lookup, '/lookup', 'lookup', higher),
+    variant(variants.mirroredLookup, '/mirrored-lookup', 'lookup', !higher),
   ];
 }
 

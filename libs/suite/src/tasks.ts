@@ -207,6 +207,7 @@ const COMPARISONS = [
     ask: 'older',
     measure: 'How old',
     fact: (name: string, n: number) => `${name} is ${n} years old.`,
+    lookup: (n: number) => `Who is ${n} years old?`,
     low: 18,
     high: 90,
     pickHigher: true,
@@ -215,6 +216,7 @@ const COMPARISONS = [
     ask: 'younger',
     measure: 'How old',
     fact: (name: string, n: number) => `${name} is ${n} years old.`,
+    lookup: (n: number) => `Who is ${n} years old?`,
     low: 18,
     high: 90,
     pickHigher: false,
@@ -223,6 +225,7 @@ const COMPARISONS = [
     ask: 'taller',
     measure: 'How tall',
     fact: (name: string, n: number) => `${name} is ${n} centimeters tall.`,
+    lookup: (n: number) => `Who is ${n} centimeters tall?`,
     low: 150,
     high: 199,
     pickHigher: true,
@@ -231,18 +234,21 @@ const COMPARISONS = [
     ask: 'shorter',
     measure: 'How tall',
     fact: (name: string, n: number) => `${name} is ${n} centimeters tall.`,
+    lookup: (n: number) => `Who is ${n} centimeters tall?`,
     low: 150,
     high: 199,
     pickHigher: false,
   },
 ];
 
-// One two_hop needle asked six ways. `asked` is the suite's task; training adds the others so
+// One two_hop needle asked eight ways. `asked` is the suite's task; training adds the others so
 // that the model must read the question's direction and compare the numbers: `mirrored` asks the
 // opposite direction over the same needle (the other person's sentence), `comparison` and
 // `mirroredComparison` ask only which person wins (the first hop alone), `value` and
 // `mirroredValue` only the winner's number (the comparison without the name: "How old is the
-// older one between A and B?"). `askedHigher`: the asked direction picks the larger number
+// older one between A and B?"), `lookup` and `mirroredLookup` the name that goes with the
+// winner's number, or the other one ("Who is 47 years old?": the step from the number to the
+// name, without the comparison). `askedHigher`: the asked direction picks the larger number
 // (older, taller), so the mirrored one picks the smaller.
 export interface TwoHopVariants {
   askedHigher: boolean;
@@ -252,6 +258,8 @@ export interface TwoHopVariants {
   mirroredComparison: TaskDraw;
   value: TaskDraw;
   mirroredValue: TaskDraw;
+  lookup: TaskDraw;
+  mirroredLookup: TaskDraw;
 }
 
 // The paper's R2 probe shape: two favorite-thing sentences (the answer and a distractor) and the
@@ -295,6 +303,8 @@ export function drawTwoHopVariants(r: SeededRandom, split: Split, depth: number)
     mirroredComparison: draw(`Who is the ${mirror.ask} one ${between}`, people[1 - winner]),
     value: draw(`${comparison.measure} is the ${comparison.ask} one ${between}`, String(numbers[winner])),
     mirroredValue: draw(`${mirror.measure} is the ${mirror.ask} one ${between}`, String(numbers[1 - winner])),
+    lookup: draw(comparison.lookup(numbers[winner]), people[winner]),
+    mirroredLookup: draw(comparison.lookup(numbers[1 - winner]), people[1 - winner]),
   };
 }
 
@@ -309,6 +319,28 @@ export function drawNumberOrder(r: SeededRandom, pickHigher: boolean): { questio
   return {
     question: `Which is ${pickHigher ? 'larger' : 'smaller'}: ${a} or ${b}?`,
     answer: String(pickHigher === a > b ? a : b),
+  };
+}
+
+// A training drill for two_hop's second hop with nothing else to read: a few people's facts of one
+// kind (ages or heights, all distinct) and the question whose number is whose ("Who is 47 years
+// old?"). The trained test model answered two_hop's lookups with the same person whichever number
+// was asked; several people make that guess pay less (tools/train/README.md, v5).
+export function drawFactLookup(
+  r: SeededRandom,
+  split: Split,
+  people: number,
+): { facts: string; question: string; answer: string } {
+  const names = drawEntities('person', split, people, r);
+  const comparison = r.pick(COMPARISONS);
+  const numbers = new Set<number>();
+  while (numbers.size < people) numbers.add(r.range(comparison.low, comparison.high));
+  const values = [...numbers];
+  const asked = r.int(people);
+  return {
+    facts: names.map((name, i) => comparison.fact(name, values[i])).join(' '),
+    question: comparison.lookup(values[asked]),
+    answer: names[asked],
   };
 }
 
