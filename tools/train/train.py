@@ -72,11 +72,11 @@ def parse_args():
                    help="after the first curriculum phase, this share of the steps draws a short (<= 512) bucket")
     p.add_argument("--max-length", type=int, default=0, help="train only on prompts up to this length (0: all)")
     p.add_argument("--tasks", default="", help="train only on these tasks, comma-separated (default: all)")
-    p.add_argument("--first-tasks", default="",
-                   help="until --first-share of the budget, train only these tasks, comma-separated")
-    p.add_argument("--first-share", type=float, default=0.0, help="the share of the budget --first-tasks holds")
-    p.add_argument("--first-focus", type=float, default=1.0,
-                   help="in that phase, this share of the steps draws --first-tasks (short prompts), the rest as usual")
+    p.add_argument("--rung", action="append", default=[], metavar="TASKS@END",
+                   help="a rung of a task ladder (repeatable, in order): until share END of the budget, steps draw "
+                        "these tasks (comma-separated) and those of every earlier rung, on short prompts")
+    p.add_argument("--rung-focus", type=float, default=1.0,
+                   help="on the ladder, this share of the steps draws the rung's tasks, the rest as usual")
     p.add_argument("--drop-tasks", default="", help="leave out these tasks' training cases, comma-separated")
     p.add_argument("--eval-per-cell", type=int, default=8,
                    help="greedy test cases per task and length (test.jsonl.gz; 0: skip)")
@@ -116,7 +116,7 @@ def encode_cases(tok, cases, eos_id):
 
 
 # Training variants of one case (export_data.ts --two-hop-variants) share its id up to this suffix.
-VARIANT_SUFFIX = re.compile(r"/(mirrored|comparison|mirrored-comparison|value|mirrored-value)$")
+VARIANT_SUFFIX = re.compile(r"/(mirrored|comparison|mirrored-comparison|value|mirrored-value|lookup|mirrored-lookup)$")
 
 
 def case_units(examples):
@@ -150,6 +150,25 @@ def answer_logits(model, ids, rows, cols):
     # SDPA then takes its FlashAttention path. The LM head runs on answer positions only.
     hidden = model.model(input_ids=ids, use_cache=False).last_hidden_state
     return model.lm_head(hidden[rows, cols])
+
+
+def parse_ladder(rungs):
+    """--rung values as (end share, the tasks drawn until then: this rung's and every earlier one's)."""
+    ladder, tasks, previous_end = [], set(), 0.0
+    for rung in rungs:
+        names, at, end = rung.rpartition("@")
+        if not at or not names:
+            sys.exit(f"train.py: --rung {rung!r} is not TASKS@END")
+        try:
+            end = float(end)
+        except ValueError:
+            sys.exit(f"train.py: --rung {rung!r}: END {end!r} is not a number")
+        if not previous_end < end <= 1.0:
+            sys.exit(f"train.py: --rung {rung!r}: END must rise from rung to rung, within (0, 1]")
+        tasks = tasks | set(names.split(","))
+        ladder.append((end, tasks))
+        previous_end = end
+    return ladder
 
 
 def allowed_length(share):
@@ -379,15 +398,18 @@ def main():
     buckets = {}
     for unit in units:
         buckets.setdefault(unit[0]["length"], []).append(unit)
-    # The first phase's buckets: each unit cut to --first-tasks (units left empty dropped).
-    first_tasks = set(args.first_tasks.split(",")) if args.first_tasks else set()
-    first_buckets = {}
-    for unit in units:
-        kept = [e for e in unit if e["task"] in first_tasks]
-        if kept:
-            first_buckets.setdefault(kept[0]["length"], []).append(kept)
-    if first_tasks and not first_buckets:
-        sys.exit(f"train.py: no training case of --first-tasks {args.first_tasks}")
+    # Each rung's buckets: every unit cut to the rung's tasks (units left empty dropped).
+    ladder = []
+    for end, rung_tasks in parse_ladder(args.rung):
+        missing = rung_tasks - {e["task"] for e in train}
+        if missing:
+            sys.exit(f"train.py: --rung names tasks with no training case: {','.join(sorted(missing))}")
+        rung_buckets = {}
+        for unit in units:
+            kept = [e for e in unit if e["task"] in rung_tasks]
+            if kept:
+                rung_buckets.setdefault(kept[0]["length"], []).append(kept)
+        ladder.append((end, rung_buckets))
     log(event="data", cases=len(train), units=len(units), buckets={k: sum(len(u) for u in v) for k, v in sorted(buckets.items())},
         tasks={t: sum(1 for e in train if e["task"] == t) for t in sorted({e["task"] for e in train})},
         prompt_tokens=int(sum(len(e["prompt"]) for e in train)), validation=len(valid), test=len(test),
@@ -413,10 +435,9 @@ def main():
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
                                   lr=args.lr, betas=(0.9, 0.95), fused=args.device.startswith("cuda"))
-    cursor = {k: 0 for k in buckets}
-    order = {k: np.random.permutation(len(v)) for k, v in buckets.items()}
-    first_cursor = {k: 0 for k in first_buckets}
-    first_order = {k: np.random.permutation(len(v)) for k, v in first_buckets.items()}
+    # One (buckets, cursor, order) pool for all tasks, then one per rung.
+    pools = [(b, {k: 0 for k in b}, {k: np.random.permutation(len(v)) for k, v in b.items()})
+             for b in [buckets] + [rung_buckets for _, rung_buckets in ladder]]
     rng = np.random.default_rng(args.seed)
     step, seen_tokens, last_save, last_check = 0, 0.0, time.time(), time.time()
     train_started = time.time()
@@ -428,12 +449,14 @@ def main():
         if share >= 1.0:
             break
         limit = allowed_length(share)
-        first_phase = bool(first_buckets) and share < args.first_share and rng.random() < args.first_focus
-        pool, pool_cursor, pool_order = (first_buckets, first_cursor, first_order) if first_phase else (buckets, cursor, order)
+        rung = next((i for i, (end, _) in enumerate(ladder) if share < end), None)
+        if rung is not None and rng.random() >= args.rung_focus:
+            rung = None
+        pool, pool_cursor, pool_order = pools[0 if rung is None else rung + 1]
         lengths = sorted(k for k in pool if k <= limit) or [min(pool)]
         short = [k for k in lengths if k <= SHORT_LENGTH]
-        if first_phase:
-            # The first tasks on short prompts, where a step holds hundreds of cases.
+        if rung is not None:
+            # The rung's tasks on short prompts, where a step holds hundreds of cases.
             length = int(rng.choice(short or lengths))
         elif limit > CURRICULUM[0][1] and short and rng.random() < args.short_share:
             # Keeps the reasoning skills learned on short prompts in training (the short buckets
@@ -475,7 +498,7 @@ def main():
                 at += len(e["answer"])
             log(event="step", step=step, length=length, batch=len(examples), loss=round(loss.item(), 4),
                 token_accuracy=round(float(correct.mean()), 4), case_accuracy={t: round(h / n, 3) for t, (h, n) in sorted(tasks.items())},
-                grad_norm=round(float(grad_norm), 3), lr=round(lr, 6), share=round(share, 4), first_phase=first_phase, elapsed=round(time.time() - train_started, 1))
+                grad_norm=round(float(grad_norm), 3), lr=round(lr, 6), share=round(share, 4), rung=rung, elapsed=round(time.time() - train_started, 1))
         if args.validate_every and quick and time.time() - last_check >= args.validate_every:
             validate(model, quick, args.device, log, step, event="quick_validation")
             last_check = time.time()
