@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Fine-tunes a model on the CPU on chosen two_hop training variants (export_data.js train
---two-hop-variants) and reports, on cases held out of training (their people never trained on),
-how often each variant task is answered (every answer token right, teacher-forced). The check
-behind the v4 ladder (tools/train/README.md): whether a model that knows the order of number
-tokens (drill_cpu.py) learns the comparison in context.
+--two-hop-variants) or drills (export_data.js drill --kind lookup) and reports, on cases held out
+of training (their people never trained on), how often each task of the file is answered (every
+answer token right, teacher-forced). The checks behind the v4 and v5 ladders
+(tools/train/README.md): whether a model that knows the order of number tokens (drill_cpu.py)
+learns the comparison in context, and whether it learns whose number is whose.
 
     python3 tools/train/variants_cpu.py --data OUT/train.jsonl.gz --init MODEL \
         --train-tasks two_hop_value_higher,two_hop_value_lower --seconds 300 --out OUT/value
@@ -15,12 +16,9 @@ import sys
 
 from cpu_finetune import Session, add_common_args, read_cases
 
-REPORTED = ["two_hop_value_higher", "two_hop_value_lower", "two_hop_comparison_higher", "two_hop_comparison_lower"]
-
-
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", required=True, help="a train*.jsonl.gz exported with --two-hop-variants")
+    p.add_argument("--data", required=True, help="a train*.jsonl.gz exported with --two-hop-variants, or drills")
     p.add_argument("--train-tasks", required=True, help="the variant tasks to train on, comma-separated")
     p.add_argument("--held-out-cases", type=int, default=250, help="the last cases of the file, never trained on")
     add_common_args(p, batch=48, report_every=30)
@@ -28,7 +26,7 @@ def parse_args():
 
 
 def case_index(case):
-    """train/two_hop/LENGTH/INDEX[/variant] -> INDEX: a case and its variants share it."""
+    """train/TASK/LENGTH/INDEX[/variant] -> INDEX: a case and its variants share it."""
     return int(case["id"].split("/")[3])
 
 
@@ -44,7 +42,8 @@ def main():
     train = [run.encode(c) for c in cases if c["task"] in train_tasks and case_index(c) not in held_out]
     if not train:
         sys.exit(f"variants_cpu.py: no training case of {args.train_tasks} in {args.data}")
-    test = {t: [run.encode(c) for c in cases if c["task"] == t and case_index(c) in held_out] for t in REPORTED}
+    reported = sorted({c["task"] for c in cases})
+    test = {t: [run.encode(c) for c in cases if c["task"] == t and case_index(c) in held_out] for t in reported}
     run.log(event="start", argv=sys.argv, train=len(train), held_out={t: len(v) for t, v in test.items()})
     run.finetune(lambda rng: [train[i] for i in rng.integers(0, len(train), args.batch)], test)
 
