@@ -213,7 +213,7 @@ function exportTrain(args: string[]): void {
 
 // The drills: bare prompts (no haystack) that teach one step of two_hop each, in a short bucket
 // (their prompts are far shorter than a haystack's), so a step holds many. Each drill is drawn
-// from its index alone.
+// from its index alone (and its bucket: the seed).
 interface DrillCase {
   id: string;
   task: string;
@@ -222,14 +222,17 @@ interface DrillCase {
   answer: string;
 }
 
-const DRILLS: Record<string, { name: string; length: number; draw: (i: number) => DrillCase }> = {
+const DRILLS: Record<
+  string,
+  { name: string; length: number; draw: (r: SeededRandom, i: number) => DrillCase }
+> = {
   // Which of two numbers is the larger (even indices) or the smaller: the comparison.
   'number-order': {
     name: 'train-drill',
     length: 64,
-    draw: (i) => {
+    draw: (r, i) => {
       const pickHigher = i % 2 === 0;
-      const drill = drawNumberOrder(new SeededRandom(64 * 1_000_003 + i), pickHigher);
+      const drill = drawNumberOrder(r, pickHigher);
       const task = pickHigher ? 'number_order_higher' : 'number_order_lower';
       return { id: `train/number_order/${i}`, task, context: '', ...drill };
     },
@@ -238,9 +241,8 @@ const DRILLS: Record<string, { name: string; length: number; draw: (i: number) =
   lookup: {
     name: 'train-lookup-drill',
     length: 96,
-    draw: (i) => {
-      const drill = drawFactLookup(new SeededRandom(96 * 1_000_003 + i), 'train', 2 + (i % 4));
-      const { facts, question, answer } = drill;
+    draw: (r, i) => {
+      const { facts, question, answer } = drawFactLookup(r, 'train', 2 + (i % 4));
       return { id: `train/fact_lookup/96/${i}`, task: 'fact_lookup', context: facts, question, answer };
     },
   },
@@ -262,7 +264,7 @@ function exportDrill(args: string[]): void {
     path.join(out, `${name}.jsonl.gz`),
     (function* () {
       for (let i = 0; i < cases; i++) {
-        const drill = drills.draw(i);
+        const drill = drills.draw(new SeededRandom(drills.length * 1_000_003 + i), i);
         yield JSON.stringify({
           id: drill.id,
           task: drill.task,
