@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Fine-tunes a model on the CPU on chosen two_hop training variants (export_data.js train
---two-hop-variants) or drills (export_data.js drill --kind lookup) and reports, on cases held out
-of training (their people never trained on), how often each task of the file is answered (every
-answer token right, teacher-forced). The checks behind the v4 and v5 ladders
+--two-hop-variants) or drills (export_data.js drill --kind lookup) and reports, on the file's last
+case indices, held out of training, how often each task of the file is answered (every answer
+token right, teacher-forced). Held-out two_hop cases are whole cases, all their variants, so
+their people were never trained on together. The check behind the v4 ladder
 (tools/train/README.md): whether a model that knows the order of number tokens (drill_cpu.py)
-learns the comparison in context, and whether it learns whose number is whose.
+learns the comparison in context.
 
     python3 tools/train/variants_cpu.py --data OUT/train.jsonl.gz --init MODEL \
         --train-tasks two_hop_value_higher,two_hop_value_lower --seconds 300 --out OUT/value
