@@ -1,7 +1,7 @@
 """What drill_cpu.py and variants_cpu.py share: short CPU fine-tunes of a Hugging Face model on
-prompt/answer cases, with the loss on answer tokens only (as train.py), scored on held-out cases
-by teacher-forced exactness (every answer token the argmax), logged as JSON lines."""
-import gzip
+prompt/answer cases, with the loss on answer tokens only (train.py's encoding, batches and
+logits), scored on held-out cases by teacher-forced exactness (every answer token the argmax),
+logged as JSON lines."""
 import json
 import os
 import sys
@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 from transformers import LlamaForCausalLM
+
+import train
 
 
 def add_common_args(p, batch, report_every):
@@ -37,7 +39,7 @@ class Session:
         os.makedirs(args.out, exist_ok=True)
         self.log_file = open(os.path.join(args.out, log_name), "w", encoding="utf-8")
         self.tok = Tokenizer.from_file(os.path.join(args.tokenizer, "tokenizer.json"))
-        self.eos = self.tok.token_to_id("<|end_of_text|>")
+        self.eos = self.tok.token_to_id(train.EOS)
 
     def log(self, **record):
         line = json.dumps(record)
@@ -45,9 +47,8 @@ class Session:
         self.log_file.write(line + "\n")
 
     def encode(self, case):
-        """Prompt ids (BOS added) and answer ids (' ' + answer, then EOS), as train.py."""
-        prompt = self.tok.encode(case["prompt"], add_special_tokens=True).ids
-        return prompt, self.tok.encode(" " + case["answer"], add_special_tokens=False).ids + [self.eos]
+        """The case as train.py encodes it: prompt ids (BOS added) and answer ids (' ' + answer, then EOS)."""
+        return train.encode_cases(self.tok, [case], self.eos)[0]
 
     def finetune(self, draw_examples, held_out):
         """Trains for --seconds on draw_examples(rng) batches; logs accuracy on each held_out
@@ -66,8 +67,8 @@ class Session:
         report(0, None, 0.0)
         started, step = time.time(), 0
         while time.time() - started < args.seconds:
-            ids, rows, cols, targets = batch_tensors(draw_examples(self.rng))
-            loss = F.cross_entropy(answer_logits(model, ids, rows, cols), targets)
+            ids, rows, cols, targets = train.make_batch(draw_examples(self.rng), "cpu")
+            loss = F.cross_entropy(train.answer_logits(model, ids, rows, cols), targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -82,38 +83,18 @@ class Session:
 
 
 def read_cases(path, what):
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        cases = [json.loads(line) for line in f if line.strip()]
+    cases = train.read_cases(path)
     if not cases:
         sys.exit(f"{what}: {path} holds no cases")
     return cases
 
 
-def batch_tensors(examples):
-    """Right-padded ids and, per answer token, the (row, column) whose logits predict it."""
-    width = max(len(p) + len(a) - 1 for p, a in examples)
-    ids = torch.zeros((len(examples), width), dtype=torch.long)
-    rows, cols, targets = [], [], []
-    for i, (p, a) in enumerate(examples):
-        seq = p + a[:-1]
-        ids[i, : len(seq)] = torch.tensor(seq)
-        for j, t in enumerate(a):
-            rows.append(i)
-            cols.append(len(p) - 1 + j)
-            targets.append(t)
-    return ids, torch.tensor(rows), torch.tensor(cols), torch.tensor(targets)
-
-
-def answer_logits(model, ids, rows, cols):
-    return model.lm_head(model.model(input_ids=ids, use_cache=False).last_hidden_state[rows, cols])
-
-
 @torch.no_grad()
 def accuracy(model, examples):
-    ids, rows, cols, targets = batch_tensors(examples)
-    right = (answer_logits(model, ids, rows, cols).argmax(-1) == targets).tolist()
+    ids, rows, cols, targets = train.make_batch(examples, "cpu")
+    right = (train.answer_logits(model, ids, rows, cols).argmax(-1) == targets).tolist()
     hits, at = 0, 0
-    for _, a in examples:
-        hits += all(right[at: at + len(a)])
-        at += len(a)
+    for e in examples:
+        hits += all(right[at: at + len(e["answer"])])
+        at += len(e["answer"])
     return round(hits / len(examples), 4)
