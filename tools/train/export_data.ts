@@ -3,10 +3,14 @@
 //       training-split prompts and answers, one a line (newlines escaped), for the tokenizer;
 //       lengths approximate (4 characters a token) since the tokenizer does not exist yet
 //   node dist/tools/train/export_data.js train --tokenizer DIR --out DIR [--scale X] [--shard I/N]
-//       [--plan LEN:N,LEN:N...] [--tasks TASK,TASK...] [--name NAME] [--two-hop-variants]
+//       [--plan LEN:N,LEN:N...] [--tasks TASK,TASK...] [--name NAME] [--first-case K]
+//       [--two-hop-variants]
 //       NAME.jsonl.gz (default train; training split, the length plan, default TRAIN_PLAN, scaled
 //       by X, cases cycling through the tasks, default all) and, from shard 0 of the default plan,
-//       validation.jsonl.gz; lengths measured in the tokenizer's tokens (BOS included). With
+//       validation.jsonl.gz; lengths measured in the tokenizer's tokens (BOS included). Each
+//       length's cases are its plan's Kth on (default 0): K past another export's count at the
+//       same length gives cases it does not hold (a case is drawn from its task, length and
+//       index). With
 //       --two-hop-variants every two_hop case comes with its mirrored question, both
 //       comparison-only questions (the winner's name), both value questions (the winner's
 //       number) and both lookups (the name stated with a number) over the same prompt, these with
@@ -100,9 +104,10 @@ function* planned(
   shard: number,
   shards: number,
   tasks: readonly TaskName[] = TASKS,
+  firstCase = 0,
 ) {
   for (const [length, count] of plan) {
-    for (let i = 0; i < count; i++) {
+    for (let i = firstCase; i < firstCase + count; i++) {
       if (i % shards !== shard) continue;
       const random = new SeededRandom(length * 1_000_003 + i);
       const task = tasks[i % tasks.length];
@@ -177,6 +182,10 @@ function exportTrain(args: string[]): void {
   const tasksText = optionValue(args, '--tasks');
   const name = optionValue(args, '--name') ?? 'train';
   const twoHopVariants = args.includes('--two-hop-variants');
+  const firstCaseText = optionValue(args, '--first-case') ?? '0';
+  const firstCase = Number(firstCaseText);
+  if (!(Number.isInteger(firstCase) && firstCase >= 0))
+    throw new Error(`--first-case: '${firstCaseText}' is not a non-negative integer`);
   const count = tokenCounterOf(tokenizerDir);
   fs.mkdirSync(out, { recursive: true });
   const plan = (planText === undefined ? TRAIN_PLAN : parsePlan(planText)).map(
@@ -187,7 +196,7 @@ function exportTrain(args: string[]): void {
   const trainCount = writeGzipLines(
     path.join(out, `${name}${suffix}.jsonl.gz`),
     (function* () {
-      for (const request of planned('train', plan, shard, shards, tasks)) {
+      for (const request of planned('train', plan, shard, shards, tasks, firstCase)) {
         if (twoHopVariants && request.task === 'two_hop')
           for (const v of generateTwoHopVariants(request, count)) yield variantRecord(v);
         else yield record(generateCase(request, count));
