@@ -208,7 +208,7 @@ function main(): void {
   const methods = load('methods-2k');
   const tuned = load('methods-2k-tuned-beta');
   const combined = withTuned(methods, tuned);
-  const long = merged(['methods-4k-part1', 'methods-4k-part2']);
+  const long = merged(['methods-4k-part1', 'methods-4k-part2', 'methods-4k-part3']);
   const longest = load('methods-8k');
   const query = load('granularity-query-head-1k');
   const kv = load('granularity-kv-head-1k');
@@ -235,7 +235,7 @@ function main(): void {
     "training). Everything runs through this project's CPU engine, greedy. Accuracy is exact match",
     '(LongBench normalization) for the retrieval tasks and ROUGE-L F1 for the summary, x100.',
     '',
-    'Regenerate every number and this page (about 40 minutes on 2 shared CPU cores):',
+    'Regenerate every number and this page (about 45 minutes on 2 shared CPU cores):',
     '',
     '```',
     'npm run build && sh tools/train/fidelity.sh',
@@ -266,8 +266,7 @@ function main(): void {
     '',
     `### The same at 4096 tokens (HeadKV beta ${long.beta}; ${cases(long.configs[0].cases)}: ${Object.keys(long.configs[0].byGroup).join(', ')})`,
     '',
-    `Three needle tasks and the summary, ${cases(long.limit)} each (the full row shows what the model`,
-    'answers with its whole cache).',
+    `${cases(long.limit)} of each task (the full row shows what the model answers with its whole cache).`,
     '',
     ...methodTable(long),
     '',
@@ -288,7 +287,7 @@ function main(): void {
     '',
     ...perTask(methods),
     '',
-    '### beta sweep (validation split, HeadKV-R2, mean accuracy over kv_size 16-128, five tasks)',
+    '### beta sweep (validation split, HeadKV-R2, mean accuracy over kv_size 16-128, every task)',
     '',
     '| beta | accuracy |',
     '|---|---|',
