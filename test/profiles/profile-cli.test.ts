@@ -176,3 +176,48 @@ test('a probe length beyond the model positions is refused before any trial runs
   );
   assert.ok(!fs.existsSync(out));
 });
+
+test('profile --scored-span needle scores the whole R2 needle and says so in the file; r refuses it', () => {
+  const args = (out: string, method: string, span: string) => [
+    'profile',
+    '--model',
+    TINY_RANDOM_DIR,
+    '--method',
+    method,
+    '--max-length',
+    '320',
+    '--lengths',
+    '2',
+    '--depths',
+    '2',
+    '--buffer',
+    '40',
+    '--count-all-trials',
+    '--scored-span',
+    span,
+    '--threads',
+    '2',
+    '--out',
+    out,
+  ];
+  const answer = path.join(scratch, 'span-answer.json');
+  const needle = path.join(scratch, 'span-needle.json');
+  assert.equal(headkv(args(answer, 'r2', 'answer')).status, 0);
+  const run = headkv(args(needle, 'r2', 'needle'));
+  assert.equal(run.status, 0, run.stderr);
+  const answerProfile = loadProfile(answer);
+  const needleProfile = loadProfile(needle);
+  // The paper's rule leaves the field out; the whole needle is a wider span, other scores.
+  assert.equal(answerProfile.probe?.scored_span, undefined);
+  assert.equal(needleProfile.probe?.scored_span, 'needle');
+  assert.notDeepEqual(needleProfile.scores, answerProfile.scores);
+
+  const refused = path.join(scratch, 'span-r.json');
+  const r = headkv(args(refused, 'r', 'needle'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /scored span 'needle' is HeadKV-R2's option/);
+  assert.ok(!fs.existsSync(refused));
+  const bad = headkv(args(refused, 'r2', 'facts'));
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--scored-span/);
+});

@@ -6,6 +6,7 @@ export {
   PROFILE_METHODS,
   PROFILE_SCHEMA_VERSION,
   profileModelOf,
+  SCORED_SPANS,
   profileSchema,
 } from './profile-schema';
 export type {
@@ -15,6 +16,7 @@ export type {
   ProfileGranularity,
   ProfileMethod,
   ProfileModel,
+  ScoredSpan,
 } from './profile-schema';
 export {
   assertProfileForModel,

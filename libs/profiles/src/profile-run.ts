@@ -20,6 +20,7 @@ import {
   ProfileGranularity,
   ProfileMethod,
   ProfileModel,
+  ScoredSpan,
 } from './profile-schema';
 import { aggregateTrialScores, TrialScores } from './trial-scores';
 
@@ -57,6 +58,8 @@ export interface ProfileRunOptions {
   nLengths?: number;
   nDepths?: number;
   buffer?: number;
+  // HeadKV-R2's scored span: 'answer' (the paper's rule, the default) or 'needle'.
+  scoredSpan?: ScoredSpan;
   // Average every trial, answered correctly or not. The paper counts only correct trials; a
   // tiny test model answers none, so this keeps its profiling runnable end to end.
   countAllTrials?: boolean;
@@ -85,10 +88,11 @@ export function spanOfText(
   return locateSpan(promptIds, variants[1]);
 }
 
-// HeadKV-R scores the whole needle (copies come from anywhere in it); HeadKV-R2 only the
-// correct answer sentence.
-function scoredText(method: ProfileMethod, trial: ProbeTrial): string {
-  return method === 'headkv-r' ? trial.needle.needle : trial.needle.answer;
+// HeadKV-R scores the whole needle (copies come from anywhere in it); HeadKV-R2 the correct
+// answer sentence, or with scoredSpan 'needle' the whole needle: the answer, the distractor and
+// the facts that decide between them, so that heads which read the facts earn a score too.
+function scoredText(method: ProfileMethod, scoredSpan: ScoredSpan, trial: ProbeTrial): string {
+  return method === 'headkv-r' || scoredSpan === 'needle' ? trial.needle.needle : trial.needle.answer;
 }
 
 export async function profileModel(
@@ -111,11 +115,16 @@ export async function profileModel(
     (text) => tokenizer.encode(text, { addSpecialTokens: false }).length,
   );
   const rule: ProbeRule = options.method === 'headkv-r' ? 'retrieval' : 'retrieval-reasoning';
+  const scoredSpan = options.scoredSpan ?? 'answer';
+  if (options.method === 'headkv-r' && scoredSpan !== 'answer')
+    throw new ProfileError(
+      "scored span 'needle' is HeadKV-R2's option: HeadKV-R always scores the whole needle",
+    );
   const results: TrialScores[] = [];
   let correct = 0;
   for (const trial of trials) {
     const promptIds = tokenizer.encode(trial.prompt, { addSpecialTokens: true });
-    const span = spanOfText(promptIds, scoredText(options.method, trial), tokenizer);
+    const span = spanOfText(promptIds, scoredText(options.method, scoredSpan, trial), tokenizer);
     const run = await runner.run(
       Int32Array.from(promptIds),
       rule,
@@ -153,6 +162,7 @@ export async function profileModel(
         seed: options.seed,
         buffer: options.buffer ?? DEFAULT_PROBE_BUFFER,
         counted_trials: options.countAllTrials ? 'all' : 'correct',
+        ...(scoredSpan === 'needle' ? { scored_span: scoredSpan } : {}),
       },
       engine_version: options.engineVersion,
       created_at: options.now.toISOString(),

@@ -10,6 +10,10 @@ export type ProfileMethod = (typeof PROFILE_METHODS)[number];
 export const PROFILE_GRANULARITIES = ['kv-head', 'query-head'] as const;
 export type ProfileGranularity = (typeof PROFILE_GRANULARITIES)[number];
 
+// What a HeadKV-R2 probe scores: the correct answer sentence (the paper) or the whole needle.
+export const SCORED_SPANS = ['answer', 'needle'] as const;
+export type ScoredSpan = (typeof SCORED_SPANS)[number];
+
 const positiveInt = z.number().int().positive();
 
 const modelSchema = z
@@ -36,6 +40,9 @@ const probeSchema = z
     // 'correct': the paper's rule (only trials answered correctly); 'all': every trial (for
     // models too small to answer, e.g. test models).
     counted_trials: z.enum(['correct', 'all']),
+    // HeadKV-R2 only: 'needle' when the whole needle was scored instead of the answer sentence
+    // (absent: the paper's rule).
+    scored_span: z.enum(SCORED_SPANS).optional(),
   })
   .strict();
 

@@ -20,6 +20,8 @@ import {
   profileModelOf,
   profileModel,
   saveProfile,
+  SCORED_SPANS,
+  ScoredSpan,
   toReferenceScores,
 } from '@headkv/profiles';
 
@@ -68,6 +70,7 @@ interface ProfileOptions {
   buffer: number;
   granularity: ProfileGranularity;
   countAllTrials?: boolean;
+  scoredSpan: ScoredSpan;
   threads: number;
   out: string;
 }
@@ -103,6 +106,7 @@ async function runProfile(options: ProfileOptions): Promise<void> {
         nDepths: options.depths,
         buffer: options.buffer,
         countAllTrials: options.countAllTrials,
+        scoredSpan: options.scoredSpan,
         engineVersion: loadNativeAddon().version(),
         now: new Date(),
         onProgress: (done, total, correct) =>
@@ -202,6 +206,12 @@ export function registerProfile(program: Command): void {
     .option(
       '--count-all-trials',
       'average every trial, not only the correctly answered ones (models too small to answer)',
+    )
+    .option(
+      '--scored-span <s>',
+      'r2: what the probe scores: answer (the paper: the correct answer sentence) or needle (the answer, the distractor and the facts that decide)',
+      parseChoice<ScoredSpan>(SCORED_SPANS),
+      'answer',
     )
     .option('--threads <n>', 'CPU threads; 0 = all cores', parseNonNegativeInteger, 0)
     .action(cliAction(runProfile));
