@@ -176,6 +176,19 @@ function perTask(run: Results): string[] {
   return lines;
 }
 
+const r2At = (run: Results, kvSize: number): ConfigSummary | undefined =>
+  run.configs.find((c) => c.method === 'headkv-r2' && c.kvSize === kvSize);
+
+// The best of SnapKV, PyramidKV and Ada-SnapKV at a kv_size.
+function bestBaselineAt(run: Results, kvSize: number): ConfigSummary | undefined {
+  return run.configs
+    .filter((c) => c.kvSize === kvSize && ['snapkv', 'pyramidkv', 'ada-snapkv'].includes(c.method))
+    .reduce<ConfigSummary | undefined>(
+      (a, c) => (a === undefined || c.accuracy > a.accuracy ? c : a),
+      undefined,
+    );
+}
+
 // The span ablation: HeadKV-R2 with the paper's profile (the answer sentence scored) and with
 // the whole-needle profile, against the best baseline, at each prompt length; every cell with its
 // two_hop accuracy, the task the scored span is about.
@@ -189,20 +202,13 @@ function spanAblation(runs: Array<{ paper: Results; needle: Results }>): string[
   ];
   for (const { paper, needle } of runs) {
     const length = paper.lengths?.join(', ') ?? '?';
-    const r2 = (run: Results, k: number) =>
-      run.configs.find((c) => c.method === 'headkv-r2' && c.kvSize === k);
-    const best = (k: number) =>
-      paper.configs
-        .filter((c) => c.kvSize === k && ['snapkv', 'pyramidkv', 'ada-snapkv'].includes(c.method))
-        .reduce<ConfigSummary | undefined>(
-          (a, c) => (a === undefined || c.accuracy > a.accuracy ? c : a),
-          undefined,
-        );
     lines.push(
-      `| ${length} | answer sentence (the paper) | ${kvSizes.map((k) => cell(r2(paper, k))).join(' | ')} |`,
+      `| ${length} | answer sentence (the paper) | ${kvSizes.map((k) => cell(r2At(paper, k))).join(' | ')} |`,
     );
-    lines.push(`| ${length} | whole needle | ${kvSizes.map((k) => cell(r2(needle, k))).join(' | ')} |`);
-    lines.push(`| ${length} | best baseline | ${kvSizes.map((k) => cell(best(k))).join(' | ')} |`);
+    lines.push(`| ${length} | whole needle | ${kvSizes.map((k) => cell(r2At(needle, k))).join(' | ')} |`);
+    lines.push(
+      `| ${length} | best baseline | ${kvSizes.map((k) => cell(bestBaselineAt(paper, k))).join(' | ')} |`,
+    );
   }
   return lines;
 }
@@ -246,14 +252,8 @@ function main(): void {
   const sweep = sweepScores(path.join(EVAL_DIR, 'beta-sweep-validation'));
   const needleValidation = load('needle-span/validation-2k');
   const paperValidation = sweep.find((s) => s.beta === tuned.beta)?.accuracy ?? NaN;
-  const r2 = (k: number) => combined.configs.find((c) => c.method === 'headkv-r2' && c.kvSize === k);
-  const best = (k: number) =>
-    combined.configs
-      .filter((c) => c.kvSize === k && ['snapkv', 'pyramidkv', 'ada-snapkv'].includes(c.method))
-      .reduce<ConfigSummary | undefined>(
-        (a, c) => (a === undefined || c.accuracy > a.accuracy ? c : a),
-        undefined,
-      );
+  const r2 = (k: number) => r2At(combined, k);
+  const best = (k: number) => bestBaselineAt(combined, k);
   const kvSizes = [16, 32, 64, 128];
   const beats = kvSizes.filter((k) => (r2(k)?.accuracy ?? -1) > (best(k)?.accuracy ?? Infinity));
   const ties = kvSizes.filter((k) => r2(k) !== undefined && r2(k)?.accuracy === best(k)?.accuracy);
