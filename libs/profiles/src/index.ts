@@ -6,8 +6,8 @@ export {
   PROFILE_METHODS,
   PROFILE_SCHEMA_VERSION,
   profileModelOf,
-  SCORED_SPANS,
   profileSchema,
+  SCORED_SPANS,
 } from './profile-schema';
 export type {
   EngineModelIdentity,
