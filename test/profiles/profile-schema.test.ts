@@ -111,7 +111,27 @@ test('schema errors name the field', () => {
     withChange((p) => p.probe && (p.probe.counted_trials = 'some' as 'all')),
     'probe.counted_trials',
   );
+  rejects(
+    withChange((p) => p.probe && (p.probe.scored_span = 'facts' as 'needle')),
+    'probe.scored_span',
+  );
+  rejects(
+    withChange((p) => {
+      p.method = 'headkv-r';
+      if (p.probe) p.probe.scored_span = 'needle';
+    }),
+    'probe.scored_span',
+    'headkv-r2 setting',
+  );
   rejects([1, 2], '(root)');
+});
+
+test('a headkv-r2 profile may record a whole-needle scored span', () => {
+  const profile = withChange((p) => {
+    p.method = 'headkv-r2';
+    if (p.probe) p.probe.scored_span = 'needle';
+  });
+  assert.deepEqual(parseProfile(profile, 'p.json'), profile);
 });
 
 test('load reports unreadable files and bad JSON with the file name', () => {

@@ -92,6 +92,13 @@ export const profileSchema = z
     if (profile.scores.every((row) => row.every((s) => s === 0))) {
       ctx.addIssue({ code: 'custom', path: ['scores'], message: 'all scores are zero' });
     }
+    if (profile.probe?.scored_span !== undefined && profile.method !== 'headkv-r2') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['probe', 'scored_span'],
+        message: 'is a headkv-r2 setting (headkv-r always scores the whole needle)',
+      });
+    }
     if (profile.probe === undefined && profile.imported_from === undefined) {
       ctx.addIssue({
         code: 'custom',
