@@ -106,19 +106,23 @@ export async function coordinatorCall<T>(
 
 /**
  * Follows a batch with a progress bar (requests done, failed, tokens, rate, ETA) until it ends.
- * Ctrl-C stops following, not the batch: the error says how to resume.
+ * Ctrl-C stops following, not the batch: the error says how to resume. `announcement` (the
+ * batch's id, how to resume) goes to stderr only once Ctrl-C is handled, so that an interrupt
+ * sent as soon as it is read never meets Node's default SIGINT exit.
  */
 export async function followBatch(
   connection: Connection,
   batchId: string,
   label: string,
   resumeCommand: string,
+  announcement = '',
 ): Promise<BatchObject> {
   let interrupted = false;
   const onInterrupt = () => {
     interrupted = true;
   };
   process.once('SIGINT', onInterrupt);
+  process.stderr.write(announcement);
   const bar = new SingleBar({
     format: `${label} [{bar}] {value}/{total} | {failed} failed | {tokens} tokens, {rate} tok/s | eta {eta_formatted}`,
     stream: process.stderr,

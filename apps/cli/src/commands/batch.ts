@@ -24,8 +24,8 @@ function printBatch(batch: BatchObject): void {
   );
 }
 
-function waitForBatch(options: ConnectionOptions, batchId: string): Promise<BatchObject> {
-  return followBatch(options, batchId, batchId, `headkv batch results ${batchId} --wait`);
+function waitForBatch(options: ConnectionOptions, batchId: string, announcement = ''): Promise<BatchObject> {
+  return followBatch(options, batchId, batchId, `headkv batch results ${batchId} --wait`, announcement);
 }
 
 // Downloads the output and error files next to each other; returns their paths.
@@ -98,8 +98,11 @@ async function submit(file: string, options: SubmitOptions): Promise<void> {
     process.stdout.write(`${batch.id}\n`);
     return;
   }
-  process.stderr.write(`headkv: submitted ${batch.id}\n`);
-  await reportResults(options, await waitForBatch(options, batch.id), options.output);
+  await reportResults(
+    options,
+    await waitForBatch(options, batch.id, `headkv: submitted ${batch.id}\n`),
+    options.output,
+  );
 }
 
 function withConnection(command: Command): Command {

@@ -180,9 +180,8 @@ async function summarize(inputs: string[], options: SummarizeOptions): Promise<v
     }
     intro = `headkv: ${documents.length} documents in batch ${batchId}; after Ctrl-C resume with: ${resumeHint(batchId, options.out)}\n`;
   }
-  process.stderr.write(intro);
   await writeSummaries(
-    await followBatch(options, batchId, 'summarize', resumeHint(batchId, options.out)),
+    await followBatch(options, batchId, 'summarize', resumeHint(batchId, options.out), intro),
     options,
   );
 }
