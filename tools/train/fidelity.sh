@@ -26,12 +26,8 @@ BETA=$(node dist/tools/train/pick_beta.js)
 headkv eval --model $MODEL --methods headkv-r,headkv-r2 --kv-sizes 16,32,64,128 --beta $BETA \
   --lengths 2048 --limit 4 --out $EVAL/methods-2k-tuned-beta
 ALL=full,snapkv,pyramidkv,ada-snapkv,headkv-r,headkv-r2
-headkv eval --model $MODEL --tasks niah_single,niah_multivalue --lengths 4096 --limit 3 --methods $ALL \
-  --kv-sizes 16,32,64,128 --beta $BETA --out $EVAL/methods-4k-part1
-headkv eval --model $MODEL --tasks niah_multiquery,summary --lengths 4096 --limit 3 --methods $ALL \
-  --kv-sizes 16,32,64,128 --beta $BETA --out $EVAL/methods-4k-part2
-headkv eval --model $MODEL --tasks niah_multikey,variable_tracking,two_hop --lengths 4096 --limit 3 \
-  --methods $ALL --kv-sizes 16,32,64,128 --beta $BETA --out $EVAL/methods-4k-part3
+headkv eval --model $MODEL --lengths 4096 --limit 3 --methods $ALL --kv-sizes 16,32,64,128 --beta $BETA \
+  --out $EVAL/methods-4k
 headkv eval --model $MODEL --lengths 8192 --limit 1 --methods $ALL --kv-sizes 16,32,64,128 --beta $BETA \
   --out $EVAL/methods-8k
 headkv eval --model $MODEL --methods headkv-r2 --kv-sizes 16,32 --granularity query-head \

@@ -3,8 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { evalPlotSvg, summarizeEval } from '@headkv/suite';
-import type { ConfigSummary, EvalRecord, EvalSummary } from '@headkv/suite';
+import { evalPlotSvg } from '@headkv/suite';
+import type { ConfigSummary, EvalSummary } from '@headkv/suite';
 
 import { sweepScores } from './pick_beta';
 
@@ -213,18 +213,6 @@ function spanAblation(runs: Array<{ paper: Results; needle: Results }>): string[
   return lines;
 }
 
-// One summary over the cases of several runs made with the same options but other tasks.
-function merged(names: string[]): Results {
-  const records = names.flatMap((name) =>
-    fs
-      .readFileSync(path.join(EVAL_DIR, name, 'cases.jsonl'), 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as EvalRecord),
-  );
-  return { ...load(names[0]), ...summarizeEval(records) };
-}
-
 // The baselines of `methods` with the HeadKV rows of `tuned` (same cases, another beta).
 function withTuned(methods: Results, tuned: Results): Results {
   const full = methods.configs.find((c) => c.kvSize === null);
@@ -245,7 +233,7 @@ function main(): void {
   const methods = load('methods-2k');
   const tuned = load('methods-2k-tuned-beta');
   const combined = withTuned(methods, tuned);
-  const long = merged(['methods-4k-part1', 'methods-4k-part2', 'methods-4k-part3']);
+  const long = load('methods-4k');
   const longest = load('methods-8k');
   const query = load('granularity-query-head-1k');
   const kv = load('granularity-kv-head-1k');
